@@ -1,0 +1,183 @@
+//! Orders, units and revenue per group, for every `sales_*` topic and `orders_by_status` at once.
+//!
+//! Spec: `SELECT key(o), COUNT(*), SUM(qty), SUM(qty * price * rate) FROM orders o
+//!        LEFT JOIN customers, products, rates GROUP BY key(o)`, over live orders (every order for
+//! `orders_by_status`), one key per output topic.
+
+use differential_dataflow::VecCollection;
+use differential_dataflow::operators::CountTotal;
+use smol_str::SmolStr;
+use timely::progress::Timestamp;
+
+use super::groups::GroupKey;
+use super::left_join::left_join;
+use super::{AnalysisConfig, Tables, Time, fx, last_hour};
+use crate::model::{
+    AgeBand, Currency, CustomerId, Day, Figures, Gender, Hour, Month, ProductId, Status, dimension,
+};
+
+/// The sales outputs, one field per output topic, each row `(key, figures)` in value form.
+pub struct SalesViews<'s, T: Timestamp> {
+    pub sales_total: VecCollection<'s, T, ((), Figures)>,
+    pub sales_by_category: VecCollection<'s, T, (SmolStr, Figures)>,
+    pub sales_by_segment: VecCollection<'s, T, ((Gender, AgeBand), Figures)>,
+    pub sales_by_country: VecCollection<'s, T, (SmolStr, Figures)>,
+    pub sales_by_payment_method: VecCollection<'s, T, (SmolStr, Figures)>,
+    pub sales_by_currency: VecCollection<'s, T, (Currency, Figures)>,
+    pub sales_by_hour: VecCollection<'s, T, (Hour, Figures)>,
+    pub sales_by_day: VecCollection<'s, T, (Day, Figures)>,
+    pub sales_by_month: VecCollection<'s, T, (Month, Figures)>,
+    pub sales_by_customer: VecCollection<'s, T, (CustomerId, Figures)>,
+    pub orders_by_status: VecCollection<'s, T, (Status, Figures)>,
+    /// Every product's figures over all live orders (the input of the top-product rankings).
+    pub by_product: VecCollection<'s, T, (ProductId, Figures)>,
+    /// Every product's figures over the live orders of the latest hour.
+    pub by_product_last_hour: VecCollection<'s, T, (ProductId, Figures)>,
+}
+
+/// Every sales figure of the current tables.
+pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> SalesViews<'s, T> {
+    let Tables {
+        orders,
+        customers,
+        products,
+        rates,
+    } = tables;
+
+    // The latest-hour window is anchored on every current order, live or not.
+    let timestamps = orders.clone().map(|(_, order)| order.ts);
+    // Each order's figures ride in the diff from here on; summing is consolidation.
+    let all_orders = orders.explode(|(_, order)| {
+        let figures = Figures::of_order(&order);
+        Some(((order.status.is_live(), order), figures))
+    });
+    let status = all_orders
+        .clone()
+        .map(|(_, order)| (GroupKey::Status(order.status), order.currency));
+    let live = all_orders.filter(|(live, _)| *live).map(|(_, order)| order);
+
+    // Keys an order determines by itself: a late order lands in its own hour, not the latest.
+    let direct = live.clone().flat_map(|order| {
+        let currency = order.currency;
+        [
+            GroupKey::Total,
+            GroupKey::PaymentMethod(dimension(order.payment_method.as_ref())),
+            GroupKey::Currency(currency),
+            GroupKey::Hour(Hour::of(order.ts)),
+            GroupKey::Day(Day::of(order.ts)),
+            GroupKey::Month(Month::of(order.ts)),
+            GroupKey::Customer(order.customer_id.clone()),
+            GroupKey::Product(order.product_id),
+        ]
+        .map(move |group| (group, currency))
+    });
+
+    // An order of an unknown customer or product counts under `unknown` until it arrives.
+    let by_customer_dims = left_join(
+        live.clone()
+            .map(|order| (order.customer_id, order.currency)),
+        customers.map(|(id, customer)| {
+            let segment = GroupKey::Segment(
+                Gender::of(customer.gender.as_deref()),
+                AgeBand::of(customer.age),
+            );
+            (
+                id,
+                (
+                    segment,
+                    GroupKey::Country(dimension(customer.country.as_ref())),
+                ),
+            )
+        }),
+        (
+            GroupKey::Segment(Gender::Unknown, AgeBand::Unknown),
+            GroupKey::Country(unknown()),
+        ),
+        "orders by customer",
+    )
+    .flat_map(|(_, currency, (segment, country))| [(segment, currency), (country, currency)]);
+    let by_product_dims = left_join(
+        live.clone().map(|order| (order.product_id, order.currency)),
+        products
+            .map(|(id, product)| (id, GroupKey::Category(dimension(product.category.as_ref())))),
+        GroupKey::Category(unknown()),
+        "orders by product",
+    )
+    .map(|(_, currency, category)| (category, currency));
+    let recent = last_hour::recent_products(timestamps, live);
+
+    let native = direct
+        .concat(status)
+        .concat(by_customer_dims)
+        .concat(by_product_dims)
+        .concat(recent)
+        // Orders of one batch that share a group collapse here, before any exchange.
+        .consolidate_stream();
+
+    let rows = fx::convert(native, rates, config.base_currency).count_total();
+
+    SalesViews {
+        sales_total: pick(&rows, |g| matches!(g, GroupKey::Total).then_some(())),
+        sales_by_category: pick(&rows, |g| match g {
+            GroupKey::Category(c) => Some(c.clone()),
+            _ => None,
+        }),
+        sales_by_segment: pick(&rows, |g| match g {
+            GroupKey::Segment(gender, band) => Some((*gender, *band)),
+            _ => None,
+        }),
+        sales_by_country: pick(&rows, |g| match g {
+            GroupKey::Country(c) => Some(c.clone()),
+            _ => None,
+        }),
+        sales_by_payment_method: pick(&rows, |g| match g {
+            GroupKey::PaymentMethod(p) => Some(p.clone()),
+            _ => None,
+        }),
+        sales_by_currency: pick(&rows, |g| match g {
+            GroupKey::Currency(c) => Some(*c),
+            _ => None,
+        }),
+        sales_by_hour: pick(&rows, |g| match g {
+            GroupKey::Hour(h) => Some(*h),
+            _ => None,
+        }),
+        sales_by_day: pick(&rows, |g| match g {
+            GroupKey::Day(d) => Some(*d),
+            _ => None,
+        }),
+        sales_by_month: pick(&rows, |g| match g {
+            GroupKey::Month(m) => Some(*m),
+            _ => None,
+        }),
+        sales_by_customer: pick(&rows, |g| match g {
+            GroupKey::Customer(c) => Some(c.clone()),
+            _ => None,
+        }),
+        orders_by_status: pick(&rows, |g| match g {
+            GroupKey::Status(s) => Some(s.clone()),
+            _ => None,
+        }),
+        by_product: pick(&rows, |g| match g {
+            GroupKey::Product(p) => Some(p.clone()),
+            _ => None,
+        }),
+        by_product_last_hour: pick(&rows, |g| match g {
+            GroupKey::RecentProduct(p) => Some(p.clone()),
+            _ => None,
+        }),
+    }
+}
+
+fn unknown() -> SmolStr {
+    SmolStr::new_static("unknown")
+}
+
+/// The rows of one output out of the shared `(group, figures)` rows.
+fn pick<'s, T: Time, K: differential_dataflow::Data>(
+    rows: &VecCollection<'s, T, (GroupKey, Figures)>,
+    key: impl Fn(&GroupKey) -> Option<K> + 'static,
+) -> VecCollection<'s, T, (K, Figures)> {
+    rows.clone()
+        .flat_map(move |(group, figures)| key(&group).map(|k| (k, figures)))
+}

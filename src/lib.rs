@@ -1,0 +1,18 @@
+//! salesflow: e-commerce sales analytics as one incremental differential dataflow.
+//!
+//! ```text
+//!   raw key/value bytes --codecs::json--> Change --runner / source--> upsert streams
+//!        --dataflows::analyses--> one collection per output topic --codecs::rows--> JSON rows
+//! ```
+
+pub mod codecs;
+pub mod model;
+pub mod outputs;
+pub mod runner;
+
+/// The analyses, as pure functions from collections to collections (no I/O).
+#[path = "../dataflows/mod.rs"]
+pub mod dataflows;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,144 @@
+//! The output topics, and how each analysis's rows become `(topic, key JSON, value JSON)`.
+//!
+//! Encoding happens inside the dataflow, on the worker that owns the row, so the sink (or the
+//! in-process runner) only moves bytes.
+
+use differential_dataflow::VecCollection;
+use serde::{Deserialize, Serialize};
+use timely::progress::Timestamp;
+
+use crate::codecs::rows;
+use crate::dataflows::{TopRow, Views};
+use crate::model::{Figures, ProductId};
+
+/// Every output topic, by its default name (before any `--topic-prefix`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum OutputTopic {
+    SalesTotal,
+    SalesByCategory,
+    SalesBySegment,
+    SalesByCountry,
+    SalesByPaymentMethod,
+    SalesByCurrency,
+    SalesByHour,
+    SalesByDay,
+    SalesByMonth,
+    SalesByCustomer,
+    OrdersByStatus,
+    TopProductsByUnits,
+    TopProductsByRevenue,
+    TopProductsLastHour,
+}
+
+impl OutputTopic {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputTopic::SalesTotal => "sales_total",
+            OutputTopic::SalesByCategory => "sales_by_category",
+            OutputTopic::SalesBySegment => "sales_by_segment",
+            OutputTopic::SalesByCountry => "sales_by_country",
+            OutputTopic::SalesByPaymentMethod => "sales_by_payment_method",
+            OutputTopic::SalesByCurrency => "sales_by_currency",
+            OutputTopic::SalesByHour => "sales_by_hour",
+            OutputTopic::SalesByDay => "sales_by_day",
+            OutputTopic::SalesByMonth => "sales_by_month",
+            OutputTopic::SalesByCustomer => "sales_by_customer",
+            OutputTopic::OrdersByStatus => "orders_by_status",
+            OutputTopic::TopProductsByUnits => "top_products_by_units",
+            OutputTopic::TopProductsByRevenue => "top_products_by_revenue",
+            OutputTopic::TopProductsLastHour => "top_products_last_hour",
+        }
+    }
+}
+
+/// One output row: its topic, key object and whole value, each change `+1` (now) or `-1` (no more).
+pub type EncodedRow = (OutputTopic, String, String);
+
+/// Every view's rows, encoded.
+pub fn encode<'s, T: Timestamp>(views: Views<'s, T>) -> VecCollection<'s, T, EncodedRow> {
+    let s = views.sales;
+    let t = views.top;
+    let sales = |topic: OutputTopic, field: &'static str| {
+        move |(key, figures): (String, Figures)| {
+            let fields = [(field, key.as_str())];
+            (topic, rows::key(&fields), rows::sales(&fields, &figures))
+        }
+    };
+    let top =
+        |topic: OutputTopic| move |(id, row): (ProductId, TopRow)| encode_top(topic, &id, &row);
+    let parts = [
+        s.sales_total.map(|((), f)| {
+            let fields = [("scope", "all")];
+            (
+                OutputTopic::SalesTotal,
+                rows::key(&fields),
+                rows::sales(&fields, &f),
+            )
+        }),
+        s.sales_by_category
+            .map(|(c, f)| (c.to_string(), f))
+            .map(sales(OutputTopic::SalesByCategory, "category")),
+        s.sales_by_segment.map(|((gender, band), f)| {
+            let fields = [("gender", gender.as_str()), ("age_band", band.as_str())];
+            (
+                OutputTopic::SalesBySegment,
+                rows::key(&fields),
+                rows::sales(&fields, &f),
+            )
+        }),
+        s.sales_by_country
+            .map(|(c, f)| (c.to_string(), f))
+            .map(sales(OutputTopic::SalesByCountry, "country")),
+        s.sales_by_payment_method
+            .map(|(p, f)| (p.to_string(), f))
+            .map(sales(OutputTopic::SalesByPaymentMethod, "payment_method")),
+        s.sales_by_currency.map(|(c, f)| {
+            let fields = [("currency", c.as_str())];
+            (
+                OutputTopic::SalesByCurrency,
+                rows::key(&fields),
+                rows::sales_in_currency(&fields, &f),
+            )
+        }),
+        s.sales_by_hour
+            .map(|(h, f)| (h.label(), f))
+            .map(sales(OutputTopic::SalesByHour, "hour")),
+        s.sales_by_day
+            .map(|(d, f)| (d.label(), f))
+            .map(sales(OutputTopic::SalesByDay, "day")),
+        s.sales_by_month
+            .map(|(m, f)| (m.label(), f))
+            .map(sales(OutputTopic::SalesByMonth, "month")),
+        s.sales_by_customer
+            .map(|(c, f)| (c.to_string(), f))
+            .map(sales(OutputTopic::SalesByCustomer, "customer_id")),
+        s.orders_by_status.map(|(status, f)| {
+            let fields = [("status", status.as_str())];
+            (
+                OutputTopic::OrdersByStatus,
+                rows::key(&fields),
+                rows::status(&fields, &f),
+            )
+        }),
+        t.top_products_by_units
+            .map(top(OutputTopic::TopProductsByUnits)),
+        t.top_products_by_revenue
+            .map(top(OutputTopic::TopProductsByRevenue)),
+        t.top_products_last_hour
+            .map(top(OutputTopic::TopProductsLastHour)),
+    ];
+    let [first, rest @ ..] = parts;
+    first.concatenate(rest)
+}
+
+fn encode_top(topic: OutputTopic, id: &ProductId, row: &TopRow) -> EncodedRow {
+    let fields = [("product_id", id.as_str())];
+    let value = rows::top_product(
+        &fields,
+        row.rank,
+        row.name.as_deref(),
+        &row.category,
+        &row.figures,
+    );
+    (topic, rows::key(&fields), value)
+}

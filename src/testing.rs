@@ -1,0 +1,1 @@
+//! A seeded workload of changes, shared by benchmarks and tests (feature `testing`).
