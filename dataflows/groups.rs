@@ -28,6 +28,28 @@ pub enum GroupKey {
 }
 
 impl GroupKey {
+    /// How many kinds of group (variants) there are.
+    pub const KINDS: usize = 13;
+
+    /// The variant's position, to route each row to its output once.
+    pub fn kind(&self) -> usize {
+        match self {
+            GroupKey::Total => 0,
+            GroupKey::Category(_) => 1,
+            GroupKey::Segment(..) => 2,
+            GroupKey::Country(_) => 3,
+            GroupKey::PaymentMethod(_) => 4,
+            GroupKey::Currency(_) => 5,
+            GroupKey::Hour(_) => 6,
+            GroupKey::Day(_) => 7,
+            GroupKey::Month(_) => 8,
+            GroupKey::Customer(_) => 9,
+            GroupKey::Status(_) => 10,
+            GroupKey::Product(_) => 11,
+            GroupKey::RecentProduct(_) => 12,
+        }
+    }
+
     /// Only a one-currency group has a meaningful unconverted sum.
     pub fn keeps_native(&self) -> bool {
         matches!(self, GroupKey::Currency(_))

@@ -19,6 +19,7 @@ pub mod fx;
 pub mod groups;
 pub mod last_hour;
 pub mod left_join;
+pub mod per_time;
 pub mod sales;
 pub mod top_products;
 pub mod upsert;

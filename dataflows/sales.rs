@@ -4,13 +4,15 @@
 //!        LEFT JOIN customers, products, rates GROUP BY key(o)`, over live orders (every order for
 //! `orders_by_status`), one key per output topic.
 
-use differential_dataflow::VecCollection;
 use differential_dataflow::operators::CountTotal;
+use differential_dataflow::{AsCollection, VecCollection};
 use smol_str::SmolStr;
+use timely::dataflow::operators::vec::Partition;
 use timely::progress::Timestamp;
 
 use super::groups::GroupKey;
 use super::left_join::left_join;
+use super::per_time::pre_aggregate;
 use super::{AnalysisConfig, Tables, Time, fx, last_hour};
 use crate::model::{
     AgeBand, Currency, CustomerId, Day, Figures, Gender, Hour, Month, ProductId, Status, dimension,
@@ -106,66 +108,90 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
     .map(|(_, currency, category)| (category, currency));
     let recent = last_hour::recent_products(timestamps, live);
 
-    let native = direct
-        .concat(status)
-        .concat(by_customer_dims)
-        .concat(by_product_dims)
-        .concat(recent)
-        // Orders of one batch that share a group collapse here, before any exchange.
-        .consolidate_stream();
+    // The orders of one batch that share a group collapse here, before any exchange; so do the
+    // left joins' `unknown` rows and their retractions.
+    let native = pre_aggregate(
+        direct
+            .concat(status)
+            .concat(by_customer_dims)
+            .concat(by_product_dims)
+            .concat(recent),
+        "sums per group",
+    );
 
     let rows = fx::convert(native, rates, config.base_currency).count_total();
+    // Each row goes to its output once, instead of every output scanning every row.
+    let parts: Vec<_> = rows
+        .inner
+        .partition(GroupKey::KINDS as u64, |update| {
+            (update.0.0.kind() as u64, update)
+        })
+        .into_iter()
+        .map(AsCollection::as_collection)
+        .collect();
+    let part = |group: GroupKey| parts[group.kind()].clone();
 
     SalesViews {
-        sales_total: pick(&rows, |g| matches!(g, GroupKey::Total).then_some(())),
-        sales_by_category: pick(&rows, |g| match g {
+        sales_total: pick(part(GroupKey::Total), |g| {
+            matches!(g, GroupKey::Total).then_some(())
+        }),
+        sales_by_category: pick(part(GroupKey::Category(unknown())), |g| match g {
             GroupKey::Category(c) => Some(c.clone()),
             _ => None,
         }),
-        sales_by_segment: pick(&rows, |g| match g {
-            GroupKey::Segment(gender, band) => Some((*gender, *band)),
-            _ => None,
-        }),
-        sales_by_country: pick(&rows, |g| match g {
+        sales_by_segment: pick(
+            part(GroupKey::Segment(Gender::Unknown, AgeBand::Unknown)),
+            |g| match g {
+                GroupKey::Segment(gender, band) => Some((*gender, *band)),
+                _ => None,
+            },
+        ),
+        sales_by_country: pick(part(GroupKey::Country(unknown())), |g| match g {
             GroupKey::Country(c) => Some(c.clone()),
             _ => None,
         }),
-        sales_by_payment_method: pick(&rows, |g| match g {
+        sales_by_payment_method: pick(part(GroupKey::PaymentMethod(unknown())), |g| match g {
             GroupKey::PaymentMethod(p) => Some(p.clone()),
             _ => None,
         }),
-        sales_by_currency: pick(&rows, |g| match g {
-            GroupKey::Currency(c) => Some(*c),
-            _ => None,
-        }),
-        sales_by_hour: pick(&rows, |g| match g {
+        sales_by_currency: pick(
+            part(GroupKey::Currency(config.base_currency)),
+            |g| match g {
+                GroupKey::Currency(c) => Some(*c),
+                _ => None,
+            },
+        ),
+        sales_by_hour: pick(part(GroupKey::Hour(Hour(0))), |g| match g {
             GroupKey::Hour(h) => Some(*h),
             _ => None,
         }),
-        sales_by_day: pick(&rows, |g| match g {
+        sales_by_day: pick(part(GroupKey::Day(Day(0))), |g| match g {
             GroupKey::Day(d) => Some(*d),
             _ => None,
         }),
-        sales_by_month: pick(&rows, |g| match g {
+        sales_by_month: pick(part(GroupKey::Month(Month(0))), |g| match g {
             GroupKey::Month(m) => Some(*m),
             _ => None,
         }),
-        sales_by_customer: pick(&rows, |g| match g {
+        sales_by_customer: pick(part(GroupKey::Customer(CustomerId::new(""))), |g| match g {
             GroupKey::Customer(c) => Some(c.clone()),
             _ => None,
         }),
-        orders_by_status: pick(&rows, |g| match g {
+        orders_by_status: pick(part(GroupKey::Status(Status::Placed)), |g| match g {
             GroupKey::Status(s) => Some(s.clone()),
             _ => None,
         }),
-        by_product: pick(&rows, |g| match g {
+        by_product: pick(part(GroupKey::Product(ProductId::new(""))), |g| match g {
             GroupKey::Product(p) => Some(p.clone()),
             _ => None,
         }),
-        by_product_last_hour: pick(&rows, |g| match g {
-            GroupKey::RecentProduct(p) => Some(p.clone()),
-            _ => None,
-        }),
+        by_product_last_hour: pick(
+            part(GroupKey::RecentProduct(ProductId::new(""))),
+            |g| match g {
+                GroupKey::RecentProduct(p) => Some(p.clone()),
+                _ => None,
+            },
+        ),
     }
 }
 
@@ -173,11 +199,10 @@ fn unknown() -> SmolStr {
     SmolStr::new_static("unknown")
 }
 
-/// The rows of one output out of the shared `(group, figures)` rows.
+/// The typed rows of one output, out of the rows routed to it.
 fn pick<'s, T: Time, K: differential_dataflow::Data>(
-    rows: &VecCollection<'s, T, (GroupKey, Figures)>,
+    rows: VecCollection<'s, T, (GroupKey, Figures)>,
     key: impl Fn(&GroupKey) -> Option<K> + 'static,
 ) -> VecCollection<'s, T, (K, Figures)> {
-    rows.clone()
-        .flat_map(move |(group, figures)| key(&group).map(|k| (k, figures)))
+    rows.flat_map(move |(group, figures)| key(&group).map(|k| (k, figures)))
 }

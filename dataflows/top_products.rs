@@ -10,7 +10,7 @@ use timely::progress::Timestamp;
 
 use super::left_join::left_join;
 use super::{SalesViews, Time};
-use crate::model::{Figures, Product, ProductId, dimension};
+use crate::model::{Figures, Product, ProductId, ReadingOrder, dimension};
 
 /// How many products a ranking holds.
 pub const TOP: usize = 10;
@@ -91,7 +91,7 @@ fn top_k<'s, T: Time>(
 ) -> VecCollection<'s, T, (ProductId, (u32, Figures))> {
     // Sorted ascending, `(-score, id)` puts the best first and breaks ties by the smaller id.
     figures
-        .map(move |(id, f)| (id.hashed() % BUCKETS, (-score(&f), id, f)))
+        .map(move |(id, f)| (id.hashed() % BUCKETS, (-score(&f), ReadingOrder(id), f)))
         .reduce_named(&format!("{name}: per bucket"), |_, input, output| {
             output.extend(
                 input
@@ -110,5 +110,5 @@ fn top_k<'s, T: Time>(
                     .map(|((candidate, _), rank)| ((rank, (*candidate).clone()), 1)),
             );
         })
-        .map(|((), (rank, (_, id, f)))| (id, (rank, f)))
+        .map(|((), (rank, (_, ReadingOrder(id), f)))| (id, (rank, f)))
 }

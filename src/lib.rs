@@ -6,9 +6,15 @@
 //! ```
 
 pub mod codecs;
+pub mod config;
+pub mod inputs;
+pub mod kafka;
 pub mod model;
 pub mod outputs;
 pub mod runner;
+pub mod runtime;
+pub mod sink;
+pub mod source;
 
 /// The analyses, as pure functions from collections to collections (no I/O).
 #[path = "../dataflows/mod.rs"]

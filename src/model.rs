@@ -18,10 +18,9 @@ pub type EventTime = i64;
 
 /// The text of an id as producers send it: `42` and `"42"` are the same id.
 ///
-/// Ids order like people read them: canonical non-negative integers (`"7"`, `"42"`) come first in
-/// numeric order, then every other id in byte order. So "ties by smaller product_id" puts `p9` before
-/// `p10` only where the ids are numbers, and stays a total order over mixed ids.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Ids compare by their bytes, which is all arrangements need; rankings break ties in
+/// [`ReadingOrder`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Id(SmolStr);
 
 impl Id {
@@ -42,21 +41,34 @@ impl Id {
     }
 }
 
-impl Ord for Id {
+/// Ids in the order people read them: canonical non-negative integers (`"7"`, `"42"`) first, in
+/// numeric order, then every other id in byte order. "Ties by smaller product_id" uses this, so
+/// `9` ranks before `10`, and it stays a total order over mixed ids.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReadingOrder<I>(pub I);
+
+impl<I: AsRef<Id> + Eq> Ord for ReadingOrder<I> {
     fn cmp(&self, other: &Self) -> Ordering {
-        match (self.is_canonical_number(), other.is_canonical_number()) {
+        let (a, b) = (self.0.as_ref(), other.0.as_ref());
+        match (a.is_canonical_number(), b.is_canonical_number()) {
             // Equal-length digit strings without leading zeros compare like their numbers.
-            (true, true) => (self.0.len(), self.as_str()).cmp(&(other.0.len(), other.as_str())),
+            (true, true) => (a.0.len(), a.as_str()).cmp(&(b.0.len(), b.as_str())),
             (true, false) => Ordering::Less,
             (false, true) => Ordering::Greater,
-            (false, false) => self.as_str().cmp(other.as_str()),
+            (false, false) => a.as_str().cmp(b.as_str()),
         }
     }
 }
 
-impl PartialOrd for Id {
+impl<I: AsRef<Id> + Eq> PartialOrd for ReadingOrder<I> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+impl AsRef<Id> for Id {
+    fn as_ref(&self) -> &Id {
+        self
     }
 }
 
@@ -78,6 +90,12 @@ macro_rules! id_newtype {
             }
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
+            }
+        }
+
+        impl AsRef<Id> for $name {
+            fn as_ref(&self) -> &Id {
+                &self.0
             }
         }
 
@@ -532,12 +550,12 @@ mod tests {
 
     #[test]
     fn numeric_ids_order_by_value_before_other_ids() {
-        let mut ids: Vec<Id> = ["p10", "10", "9", "p9", "0", "007", "a"]
+        let mut ids: Vec<ReadingOrder<Id>> = ["p10", "10", "9", "p9", "0", "007", "a"]
             .iter()
-            .map(Id::new)
+            .map(|t| ReadingOrder(Id::new(t)))
             .collect();
         ids.sort();
-        let order: Vec<&str> = ids.iter().map(Id::as_str).collect();
+        let order: Vec<&str> = ids.iter().map(|id| id.0.as_str()).collect();
         assert_eq!(order, ["0", "9", "10", "007", "a", "p10", "p9"]);
     }
 

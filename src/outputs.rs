@@ -28,9 +28,29 @@ pub enum OutputTopic {
     TopProductsByUnits,
     TopProductsByRevenue,
     TopProductsLastHour,
+    /// Bad input records, appended as they are found (not a change stream).
+    DeadLetters,
 }
 
 impl OutputTopic {
+    /// The analyses' change streams, in the order SPEC §4 lists them.
+    pub const ANALYSES: [OutputTopic; 14] = [
+        OutputTopic::SalesTotal,
+        OutputTopic::SalesByCategory,
+        OutputTopic::SalesBySegment,
+        OutputTopic::SalesByCountry,
+        OutputTopic::SalesByPaymentMethod,
+        OutputTopic::SalesByCurrency,
+        OutputTopic::SalesByHour,
+        OutputTopic::SalesByDay,
+        OutputTopic::SalesByMonth,
+        OutputTopic::SalesByCustomer,
+        OutputTopic::OrdersByStatus,
+        OutputTopic::TopProductsByUnits,
+        OutputTopic::TopProductsByRevenue,
+        OutputTopic::TopProductsLastHour,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             OutputTopic::SalesTotal => "sales_total",
@@ -47,6 +67,7 @@ impl OutputTopic {
             OutputTopic::TopProductsByUnits => "top_products_by_units",
             OutputTopic::TopProductsByRevenue => "top_products_by_revenue",
             OutputTopic::TopProductsLastHour => "top_products_last_hour",
+            OutputTopic::DeadLetters => "dead_letters",
         }
     }
 }
@@ -126,6 +147,33 @@ pub fn encode<'s, T: Timestamp>(views: Views<'s, T>) -> VecCollection<'s, T, Enc
             .map(top(OutputTopic::TopProductsByRevenue)),
         t.top_products_last_hour
             .map(top(OutputTopic::TopProductsLastHour)),
+    ];
+    let [first, rest @ ..] = parts;
+    first.concatenate(rest)
+}
+
+/// The topic of every change of every view, unencoded: counting output without paying for JSON.
+pub fn topics<'s, T: Timestamp>(views: Views<'s, T>) -> VecCollection<'s, T, OutputTopic> {
+    let (s, t) = (views.sales, views.top);
+    let parts = [
+        s.sales_total.map(|_| OutputTopic::SalesTotal),
+        s.sales_by_category.map(|_| OutputTopic::SalesByCategory),
+        s.sales_by_segment.map(|_| OutputTopic::SalesBySegment),
+        s.sales_by_country.map(|_| OutputTopic::SalesByCountry),
+        s.sales_by_payment_method
+            .map(|_| OutputTopic::SalesByPaymentMethod),
+        s.sales_by_currency.map(|_| OutputTopic::SalesByCurrency),
+        s.sales_by_hour.map(|_| OutputTopic::SalesByHour),
+        s.sales_by_day.map(|_| OutputTopic::SalesByDay),
+        s.sales_by_month.map(|_| OutputTopic::SalesByMonth),
+        s.sales_by_customer.map(|_| OutputTopic::SalesByCustomer),
+        s.orders_by_status.map(|_| OutputTopic::OrdersByStatus),
+        t.top_products_by_units
+            .map(|_| OutputTopic::TopProductsByUnits),
+        t.top_products_by_revenue
+            .map(|_| OutputTopic::TopProductsByRevenue),
+        t.top_products_last_hour
+            .map(|_| OutputTopic::TopProductsLastHour),
     ];
     let [first, rest @ ..] = parts;
     first.concatenate(rest)

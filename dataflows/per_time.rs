@@ -1,0 +1,88 @@
+//! Holding records until their time is complete, then handing the whole time over at once.
+//!
+//! Operators that need to see every record of a time on this worker (to keep the latest per key,
+//! or to sum before an exchange) share this one buffer-and-release shape.
+
+use std::collections::BTreeMap;
+
+use differential_dataflow::consolidation::consolidate_updates;
+use differential_dataflow::difference::Semigroup;
+use differential_dataflow::{AsCollection, Data, VecCollection};
+use timely::dataflow::StreamVec;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::{Capability, Operator};
+
+use super::Time;
+
+/// Buffers this worker's records per time (`time_of` each record) until the input frontier has
+/// passed the time, then emits `logic(time, records in arrival order)` at that time.
+pub fn per_complete_time<'s, T, D, D2>(
+    stream: StreamVec<'s, T, D>,
+    name: &str,
+    time_of: impl Fn(&D) -> T + 'static,
+    mut logic: impl FnMut(&T, Vec<D>, &mut Vec<D2>) + 'static,
+) -> StreamVec<'s, T, D2>
+where
+    T: Time,
+    D: Data,
+    D2: Data,
+{
+    stream.unary_frontier(Pipeline, name, move |_cap, _info| {
+        // Held at the least time that still has records buffered.
+        let mut held: Option<Capability<T>> = None;
+        let mut pending: BTreeMap<T, Vec<D>> = BTreeMap::new();
+        let mut out = Vec::new();
+        move |(input, frontier), output| {
+            input.for_each(|cap, data| {
+                let cap = cap
+                    .retain_least(0)
+                    .expect("a message has at least one time");
+                if held.as_ref().is_none_or(|h| cap.time() < h.time()) {
+                    held = Some(cap);
+                }
+                for record in data.drain(..) {
+                    pending.entry(time_of(&record)).or_default().push(record);
+                }
+            });
+            while let Some(entry) = pending.first_entry() {
+                if frontier.less_equal(entry.key()) {
+                    break;
+                }
+                let (time, records) = entry.remove_entry();
+                let cap = held
+                    .as_ref()
+                    .expect("buffered records hold a capability")
+                    .delayed(&time);
+                logic(&time, records, &mut out);
+                output.session(&cap).give_iterator(out.drain(..));
+            }
+            match (pending.keys().next(), held.as_mut()) {
+                (Some(next), Some(h)) => h.downgrade(next),
+                _ => held = None,
+            }
+        }
+    })
+}
+
+/// Sums each time's updates on this worker before they are exchanged: the orders of one batch
+/// that share a group cross the network, and reach an arrangement, as one update.
+pub fn pre_aggregate<'s, T, D, R>(
+    collection: VecCollection<'s, T, D, R>,
+    name: &str,
+) -> VecCollection<'s, T, D, R>
+where
+    T: Time,
+    D: Data,
+    R: Semigroup + Data,
+{
+    per_complete_time(
+        collection.inner,
+        name,
+        |(_, time, _): &(D, T, R)| time.clone(),
+        |_, mut updates, out| {
+            consolidate_updates(&mut updates);
+            out.append(&mut updates);
+        },
+    )
+    .as_collection()
+}

@@ -1,0 +1,336 @@
+//! Command-line flags and environment, validated once: clap `Args` (raw) -> `Config` (checked).
+//! Nothing else in salesflow reads flags or the environment.
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::codecs::json::DecodeConfig;
+use crate::model::{Currency, InputTopic};
+
+/// Real-time e-commerce sales analytics: Kafka in, exact incremental change streams out.
+#[derive(Parser, Debug)]
+#[command(name = "salesflow", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the job: read the input topics, write every analysis as a change stream.
+    Run(RunArgs),
+    /// Validate the configuration and print it resolved (secrets hidden), then exit.
+    CheckConfig(RunArgs),
+}
+
+/// How each output change is wrapped on its topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Envelope {
+    /// Value = the whole current row, or null (tombstone) when the group is gone.
+    Upsert,
+    /// Value = {"before", "after", "op", "ts_ms"}.
+    Debezium,
+    /// Value = {"row", "diff": +1|-1, "time"}.
+    Diff,
+}
+
+/// Flags of `salesflow run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Kafka bootstrap servers; without them an embedded in-process broker starts.
+    #[arg(short = 'b', long, env = "SALESFLOW_BROKERS")]
+    pub brokers: Option<String>,
+
+    /// Job name: the key of progress records and the base of consumer group and transactional ids.
+    #[arg(long, env = "SALESFLOW_JOB", default_value = "salesflow")]
+    pub job: String,
+
+    /// Put this before every topic name the job reads or writes.
+    #[arg(long, env = "SALESFLOW_TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+
+    /// How output changes are wrapped.
+    #[arg(long, env = "SALESFLOW_ENVELOPE", value_enum, default_value = "upsert")]
+    pub envelope: Envelope,
+
+    /// Worker threads in this process.
+    #[arg(short = 'w', long, env = "SALESFLOW_WORKERS", default_value_t = 1)]
+    pub workers: usize,
+
+    /// Read every input up to the end offsets seen at start, write all outputs, then exit 0.
+    #[arg(long)]
+    pub bounded: bool,
+
+    /// A librdkafka property for every client, like kcat: -X security.protocol=SASL_SSL
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_properties: Vec<String>,
+
+    /// Revenue is reported in this currency.
+    #[arg(long, env = "SALESFLOW_BASE_CURRENCY", default_value = "USD")]
+    pub base_currency: String,
+
+    /// Records larger than this (key + value, bytes) are dead-lettered.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_record_bytes: usize,
+
+    /// Milliseconds between logical times: each closes an instant of input and output.
+    #[arg(long, env = "SALESFLOW_EPOCH_MS", default_value_t = 200)]
+    pub epoch_ms: u64,
+
+    /// Partitions of output topics the job creates.
+    #[arg(long, default_value_t = 4)]
+    pub output_partitions: i32,
+
+    /// Name of the orders topic.
+    #[arg(long, default_value = "orders")]
+    pub orders_topic: String,
+    /// Name of the customers topic.
+    #[arg(long, default_value = "customers")]
+    pub customers_topic: String,
+    /// Name of the products topic.
+    #[arg(long, default_value = "products")]
+    pub products_topic: String,
+    /// Name of the fx rates topic.
+    #[arg(long, default_value = "fx_rates")]
+    pub fx_rates_topic: String,
+    /// Name of the inventory topic.
+    #[arg(long, default_value = "inventory")]
+    pub inventory_topic: String,
+}
+
+/// A flag or variable that cannot work, with what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--workers must be at least 1 (got 0)")]
+    NoWorkers,
+    #[error("--base-currency {0:?} is not a 3-letter currency code such as USD")]
+    BaseCurrency(String),
+    #[error("--epoch-ms must be between 1 and 60000 (got {0})")]
+    EpochMs(u64),
+    #[error("--output-partitions must be at least 1 (got {0})")]
+    OutputPartitions(i32),
+    #[error("-X {0:?} is not KEY=VALUE (for example -X security.protocol=SASL_SSL)")]
+    KafkaProperty(String),
+    #[error("-X {0} is set by salesflow itself and cannot be overridden")]
+    ReservedProperty(String),
+    #[error("--job must be non-empty and use only letters, digits, '.', '_' and '-' (got {0:?})")]
+    Job(String),
+    #[error("--{flag} must not be empty")]
+    EmptyTopic { flag: &'static str },
+    #[error("--max-record-bytes must be at least 1 (got 0)")]
+    MaxRecordBytes,
+}
+
+/// Properties salesflow sets itself, because its guarantees depend on them.
+const RESERVED: [&str; 6] = [
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.commit",
+    "transactional.id",
+    "enable.idempotence",
+    "isolation.level",
+];
+
+/// A validated run configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `None` starts the embedded broker.
+    pub brokers: Option<String>,
+    pub job: String,
+    pub topic_prefix: String,
+    pub envelope: Envelope,
+    pub workers: usize,
+    pub bounded: bool,
+    pub kafka_properties: Vec<(String, String)>,
+    pub decode: DecodeConfig,
+    pub epoch: Duration,
+    pub output_partitions: i32,
+    input_topics: [String; 5],
+}
+
+impl TryFrom<RunArgs> for Config {
+    type Error = ConfigError;
+
+    fn try_from(args: RunArgs) -> Result<Self, ConfigError> {
+        if args.workers == 0 {
+            return Err(ConfigError::NoWorkers);
+        }
+        let base_currency = Currency::parse(&args.base_currency)
+            .ok_or(ConfigError::BaseCurrency(args.base_currency.clone()))?;
+        if !(1..=60_000).contains(&args.epoch_ms) {
+            return Err(ConfigError::EpochMs(args.epoch_ms));
+        }
+        if args.output_partitions < 1 {
+            return Err(ConfigError::OutputPartitions(args.output_partitions));
+        }
+        if args.max_record_bytes == 0 {
+            return Err(ConfigError::MaxRecordBytes);
+        }
+        let job_ok = !args.job.is_empty()
+            && args
+                .job
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !job_ok {
+            return Err(ConfigError::Job(args.job));
+        }
+        let mut kafka_properties = Vec::new();
+        for property in &args.kafka_properties {
+            let (key, value) = property
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| ConfigError::KafkaProperty(property.clone()))?;
+            if RESERVED.contains(&key.trim()) {
+                return Err(ConfigError::ReservedProperty(key.trim().to_string()));
+            }
+            kafka_properties.push((key.trim().to_string(), value.to_string()));
+        }
+        let topics = [
+            ("orders-topic", args.orders_topic),
+            ("customers-topic", args.customers_topic),
+            ("products-topic", args.products_topic),
+            ("fx-rates-topic", args.fx_rates_topic),
+            ("inventory-topic", args.inventory_topic),
+        ];
+        for (flag, name) in &topics {
+            if name.trim().is_empty() {
+                return Err(ConfigError::EmptyTopic { flag });
+            }
+        }
+        let input_topics = topics.map(|(_, name)| name);
+        Ok(Config {
+            brokers: args.brokers.filter(|b| !b.trim().is_empty()),
+            job: args.job,
+            topic_prefix: args.topic_prefix,
+            envelope: args.envelope,
+            workers: args.workers,
+            bounded: args.bounded,
+            kafka_properties,
+            decode: DecodeConfig {
+                max_record_bytes: args.max_record_bytes,
+                base_currency,
+            },
+            epoch: Duration::from_millis(args.epoch_ms),
+            output_partitions: args.output_partitions,
+            input_topics,
+        })
+    }
+}
+
+impl Config {
+    /// The full name of an input topic, prefix included.
+    pub fn input_topic(&self, topic: InputTopic) -> String {
+        let index = InputTopic::ALL
+            .iter()
+            .position(|t| *t == topic)
+            .expect("ALL lists every input topic");
+        format!("{}{}", self.topic_prefix, self.input_topics[index])
+    }
+
+    /// The full name of an output (or dead-letter, or progress) topic, prefix included.
+    pub fn output_topic(&self, name: &str) -> String {
+        format!("{}{}", self.topic_prefix, name)
+    }
+
+    /// The configuration as `key = value` lines, with every `-X` value that may be a secret hidden.
+    pub fn describe(&self) -> String {
+        let mut lines = vec![
+            format!(
+                "brokers = {}",
+                self.brokers.as_deref().unwrap_or("(embedded)")
+            ),
+            format!("job = {}", self.job),
+            format!("topic_prefix = {:?}", self.topic_prefix),
+            format!("envelope = {:?}", self.envelope).to_lowercase(),
+            format!("workers = {}", self.workers),
+            format!("bounded = {}", self.bounded),
+            format!("base_currency = {}", self.decode.base_currency),
+            format!("max_record_bytes = {}", self.decode.max_record_bytes),
+            format!("epoch_ms = {}", self.epoch.as_millis()),
+            format!("output_partitions = {}", self.output_partitions),
+        ];
+        for topic in InputTopic::ALL {
+            lines.push(format!(
+                "{}_topic = {}",
+                topic.default_name(),
+                self.input_topic(topic)
+            ));
+        }
+        for (key, value) in &self.kafka_properties {
+            lines.push(format!("-X {key} = {}", redacted(key, value)));
+        }
+        lines.join("\n")
+    }
+}
+
+/// Property values that can hold credentials are never printed or logged.
+pub fn redacted<'a>(key: &str, value: &'a str) -> &'a str {
+    let key = key.to_ascii_lowercase();
+    if ["password", "secret", "key", "token", "jaas", "credential"]
+        .iter()
+        .any(|word| key.contains(word))
+    {
+        "[redacted]"
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> RunArgs {
+        let mut argv = vec!["salesflow", "run"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).expect("flags parse").command {
+            Command::Run(args) | Command::CheckConfig(args) => args,
+        }
+    }
+
+    #[test]
+    fn every_bad_flag_gets_a_sentence_naming_it() {
+        let cases: [(&[&str], &str); 6] = [
+            (&["--workers", "0"], "--workers"),
+            (&["--base-currency", "dollars"], "--base-currency"),
+            (&["--epoch-ms", "0"], "--epoch-ms"),
+            (&["-X", "nonsense"], "KEY=VALUE"),
+            (&["-X", "group.id=x"], "group.id"),
+            (&["--job", "my job"], "--job"),
+        ];
+        for (flags, expected) in cases {
+            let error = Config::try_from(args(flags))
+                .expect_err("a bad flag is refused")
+                .to_string();
+            assert!(error.contains(expected), "{flags:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_appear_in_the_description() {
+        let config = Config::try_from(args(&[
+            "-X",
+            "sasl.password=hunter2",
+            "-X",
+            "security.protocol=SASL_SSL",
+        ]))
+        .expect("valid flags");
+        let text = config.describe();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("security.protocol = SASL_SSL"), "{text}");
+    }
+
+    #[test]
+    fn the_prefix_goes_before_every_topic() {
+        let config = Config::try_from(args(&[
+            "--topic-prefix",
+            "t1.",
+            "--orders-topic",
+            "shop_orders",
+        ]))
+        .expect("valid flags");
+        assert_eq!(config.input_topic(InputTopic::Orders), "t1.shop_orders");
+        assert_eq!(config.output_topic("sales_total"), "t1.sales_total");
+    }
+}

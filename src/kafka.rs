@@ -1,0 +1,255 @@
+//! Kafka clients, in one place: their settings, the embedded broker, topics and metadata.
+//!
+//! ```text
+//!   --brokers given:  clients ──────────────────────────────> that cluster
+//!   no --brokers:     Embedded (librdkafka mock cluster, main thread) <── clients via its address
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+use tracing::{info, warn};
+
+use crate::config::redacted;
+
+/// Why talking to Kafka failed in a way the job cannot wait out.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaSetupError {
+    #[error("cannot create a Kafka client: {0}")]
+    Client(#[source] KafkaError),
+    #[error("cannot start the embedded broker: {0}")]
+    Embedded(#[source] KafkaError),
+    #[error("cannot create topic {topic}: {source}")]
+    CreateTopic { topic: String, source: KafkaError },
+    #[error("stopped while waiting for the broker")]
+    Stopped,
+}
+
+/// How to reach the cluster: the bootstrap address and the user's `-X` properties.
+#[derive(Clone, Debug)]
+pub struct Kafka {
+    pub bootstrap: String,
+    pub properties: Vec<(String, String)>,
+}
+
+impl Kafka {
+    /// A client configuration with the bootstrap address and every `-X` property.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.bootstrap);
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config
+    }
+
+    /// The properties as a log line, secrets hidden.
+    pub fn describe(&self) -> String {
+        let props: Vec<String> = self
+            .properties
+            .iter()
+            .map(|(k, v)| format!("{k}={}", redacted(k, v)))
+            .collect();
+        format!("{} {}", self.bootstrap, props.join(" "))
+    }
+
+    /// A consumer that is assigned partitions explicitly and never commits: the job's position
+    /// lives in its progress topic, not in consumer-group offsets.
+    pub fn consumer(&self, group: &str) -> Result<BaseConsumer, KafkaSetupError> {
+        self.client_config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            // Only committed input counts: an aborted producer's records are never applied.
+            .set("isolation.level", "read_committed")
+            .create()
+            .map_err(KafkaSetupError::Client)
+    }
+
+    fn admin(&self) -> Result<AdminClient<DefaultClientContext>, KafkaSetupError> {
+        self.client_config()
+            .create()
+            .map_err(KafkaSetupError::Client)
+    }
+}
+
+/// The in-process broker that starts when no `--brokers` is given (librdkafka's mock cluster).
+///
+/// It speaks the Kafka protocol, so every client and tool can use it for as long as the process
+/// runs; it keeps data in memory only, and accepts transactions without enforcing them.
+pub struct Embedded {
+    cluster: MockCluster<'static, DefaultProducerContext>,
+}
+
+impl Embedded {
+    pub fn start() -> Result<Self, KafkaSetupError> {
+        let cluster = MockCluster::new(1).map_err(KafkaSetupError::Embedded)?;
+        Ok(Embedded { cluster })
+    }
+
+    pub fn bootstrap(&self) -> String {
+        self.cluster.bootstrap_servers()
+    }
+
+    /// The mock cluster has no CreateTopics request, so topics are made on the cluster object.
+    pub fn create_topic(&self, topic: &TopicSpec) -> Result<(), KafkaSetupError> {
+        self.cluster
+            .create_topic(&topic.name, topic.partitions, 1)
+            .map_err(|source| KafkaSetupError::CreateTopic {
+                topic: topic.name.clone(),
+                source,
+            })
+    }
+}
+
+/// A topic the job creates when it is missing.
+#[derive(Clone, Debug)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    /// Compacted topics keep the latest value per key (upsert outputs, progress).
+    pub compacted: bool,
+}
+
+/// Creates each topic that does not exist yet; existing topics are left as they are.
+pub fn ensure_topics(
+    kafka: &Kafka,
+    topics: &[TopicSpec],
+    stop: &AtomicBool,
+) -> Result<(), KafkaSetupError> {
+    let admin = kafka.admin()?;
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| {
+            let topic = NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(-1));
+            if t.compacted {
+                topic.set("cleanup.policy", "compact")
+            } else {
+                topic.set("retention.ms", "-1")
+            }
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let mut backoff = Backoff::new();
+    loop {
+        match futures_executor::block_on(admin.create_topics(&new, &options)) {
+            Ok(results) => {
+                for result in results {
+                    match result {
+                        Ok(name) => info!(topic = name, "created topic"),
+                        Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                        Err((name, code)) => {
+                            return Err(KafkaSetupError::CreateTopic {
+                                topic: name,
+                                source: KafkaError::AdminOp(code),
+                            });
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            Err(error) => backoff.wait("creating topics", &kafka.bootstrap, &error, stop)?,
+        }
+    }
+}
+
+/// The partitions of `topic` with their end offsets now, or `None` if the topic does not exist.
+/// Waits (with a log line) while the broker cannot be reached.
+pub fn end_offsets(
+    consumer: &BaseConsumer,
+    bootstrap: &str,
+    topic: &str,
+    stop: &AtomicBool,
+) -> Result<Option<Vec<(i32, i64)>>, KafkaSetupError> {
+    let timeout = Duration::from_secs(10);
+    let mut backoff = Backoff::new();
+    let partitions = loop {
+        match consumer.fetch_metadata(Some(topic), timeout) {
+            Ok(metadata) => {
+                let Some(t) = metadata.topics().first() else {
+                    break Vec::new();
+                };
+                match t.error() {
+                    None => break t.partitions().iter().map(|p| p.id()).collect::<Vec<_>>(),
+                    Some(code)
+                        if RDKafkaErrorCode::from(code)
+                            == RDKafkaErrorCode::UnknownTopicOrPartition =>
+                    {
+                        return Ok(None);
+                    }
+                    Some(code) => {
+                        let error = KafkaError::MetadataFetch(code.into());
+                        backoff.wait("reading topic metadata", bootstrap, &error, stop)?
+                    }
+                }
+            }
+            Err(error) => backoff.wait("reading topic metadata", bootstrap, &error, stop)?,
+        }
+    };
+    let mut ends = Vec::with_capacity(partitions.len());
+    for partition in partitions {
+        let high = loop {
+            match consumer.fetch_watermarks(topic, partition, timeout) {
+                Ok((_, high)) => break high,
+                Err(error) => backoff.wait("reading end offsets", bootstrap, &error, stop)?,
+            }
+        };
+        ends.push((partition, high));
+    }
+    Ok(Some(ends))
+}
+
+/// Capped exponential backoff for a broker that is down: waited for and retried, not a crash.
+pub struct Backoff {
+    delay: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(200);
+    const CAP: Duration = Duration::from_secs(10);
+
+    pub fn new() -> Self {
+        Backoff { delay: Self::FIRST }
+    }
+
+    /// Logs what failed and sleeps, unless the job is stopping.
+    pub fn wait(
+        &mut self,
+        doing: &str,
+        bootstrap: &str,
+        error: &KafkaError,
+        stop: &AtomicBool,
+    ) -> Result<(), KafkaSetupError> {
+        if stop.load(Ordering::Relaxed) {
+            return Err(KafkaSetupError::Stopped);
+        }
+        warn!(%error, brokers = bootstrap, retry_in_ms = self.delay.as_millis() as u64, "broker not answering while {doing}; retrying");
+        std::thread::sleep(self.delay);
+        self.delay = (self.delay * 2).min(Self::CAP);
+        Ok(())
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A flag set by SIGINT/SIGTERM, shared by every worker.
+pub fn stop_flag() -> std::io::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&flag))?;
+    }
+    Ok(flag)
+}

@@ -1,0 +1,310 @@
+//! `salesflow run`: brokers and topics, the timely workers, their read-step loop, and shutdown.
+//!
+//! ```text
+//!  main thread: embedded broker? ─ topics ─ input partitions & end offsets ─┐
+//!  worker i:    Reader(partitions i mod N) ─decode─> Inputs @epoch ─> analyses ─> sink ─> Kafka
+//!                        └─ bad record ─> dead letter ────────────────────────────┘
+//! ```
+//! The logical time is wall-clock milliseconds, rounded down to `--epoch-ms`; this module holds
+//! the job's only clock. Each worker closes an epoch when the clock passes it, and a time is
+//! complete once every worker has closed it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use differential_dataflow::AsCollection;
+use timely::dataflow::InputHandleVec;
+use timely::dataflow::operators::Input;
+use tracing::{info, warn};
+
+use crate::codecs::dead_letter::dead_letter;
+use crate::codecs::json::decode;
+use crate::config::{Config, Envelope};
+use crate::dataflows::AnalysisConfig;
+use crate::inputs::{Inputs, Time};
+use crate::kafka::{Embedded, Kafka, TopicSpec, end_offsets, ensure_topics};
+use crate::model::{Change, Diff, InputTopic};
+use crate::outputs::{EncodedRow, OutputTopic};
+use crate::sink::{Fault, Position, SinkConfig, sink};
+use crate::source::{PartitionAssignment, Reader, assign};
+
+/// The topic progress records go to.
+pub const PROGRESS_TOPIC: &str = "salesflow_progress";
+
+/// At most this many records are read between two steps of the dataflow, so output keeps flowing
+/// while a large backlog is read.
+const READ_BATCH: usize = 4_096;
+
+/// A log line every this many records per worker.
+const LOG_EVERY: u64 = 1_000_000;
+
+/// What happened to the records of one input topic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TopicCounts {
+    pub consumed: u64,
+    pub applied: u64,
+    pub dead_lettered: u64,
+    pub tombstones: u64,
+}
+
+/// Counts per input topic, over all workers.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub counts: HashMap<InputTopic, TopicCounts>,
+}
+
+/// Runs the job until the inputs are read (`--bounded`) or `stop` is set.
+pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
+    let outputs = output_topics(&config);
+    // The embedded broker is not Send: it lives on this thread until the workers are done.
+    let embedded = match &config.brokers {
+        Some(_) => None,
+        None => Some(Embedded::start().context("while starting the embedded broker")?),
+    };
+    let kafka = Kafka {
+        bootstrap: config
+            .brokers
+            .clone()
+            .or_else(|| embedded.as_ref().map(Embedded::bootstrap))
+            .unwrap_or_default(),
+        properties: config.kafka_properties.clone(),
+    };
+    match &embedded {
+        Some(broker) => {
+            info!(
+                brokers = kafka.bootstrap,
+                "embedded broker started; it keeps data in memory while the job runs"
+            );
+            let inputs = InputTopic::ALL.map(|t| TopicSpec {
+                name: config.input_topic(t),
+                partitions: 4,
+                compacted: true,
+            });
+            for topic in inputs.iter().chain(&outputs) {
+                broker.create_topic(topic)?;
+            }
+        }
+        None => {
+            info!(brokers = kafka.describe(), "connecting");
+            ensure_topics(&kafka, &outputs, &stop).context("while creating the output topics")?;
+        }
+    }
+    let partitions = input_partitions(&kafka, &config, &stop)?;
+    info!(
+        partitions = partitions.len(),
+        workers = config.workers,
+        bounded = config.bounded,
+        "starting workers"
+    );
+
+    let fault: Fault = Arc::new(Mutex::new(None));
+    let worker_fault = Arc::clone(&fault);
+    let sink_config = SinkConfig {
+        kafka: kafka.clone(),
+        job: config.job.clone(),
+        envelope: config.envelope,
+        topics: OutputTopic::ANALYSES
+            .iter()
+            .chain([&OutputTopic::DeadLetters])
+            .map(|t| (*t, config.output_topic(t.name())))
+            .collect(),
+        progress_topic: config.output_topic(PROGRESS_TOPIC),
+    };
+    let config = Arc::new(config);
+    let worker_config = Arc::clone(&config);
+    let guards = timely::execute(timely::Config::process(config.workers), move |worker| {
+        let (index, peers) = (worker.index(), worker.peers());
+        let config = &worker_config;
+        let mut inputs = Inputs::new();
+        let mut dead_letters = InputHandleVec::<Time, (EncodedRow, Time, Diff)>::new();
+        let mut positions = InputHandleVec::<Time, Position>::new();
+        let analysis = AnalysisConfig { base_currency: config.decode.base_currency };
+        worker.dataflow::<Time, _, _>(|scope| {
+            let rows = inputs
+                .encoded_outputs(scope, &analysis)
+                .concat(scope.input_from(&mut dead_letters).as_collection());
+            sink(rows, scope.input_from(&mut positions), sink_config.clone(), Arc::clone(&worker_fault));
+        });
+
+        let mine = assign(&partitions, index, peers);
+        info!(worker = index, partitions = ?mine.iter().map(|p| format!("{}/{}", p.name, p.partition)).collect::<Vec<_>>(), "assigned");
+        let mut reader = Reader::new(&kafka, &config.job, mine).map_err(|e| e.to_string())?;
+        let mut counts: HashMap<InputTopic, TopicCounts> = HashMap::new();
+        let mut restored = false;
+        let mut epoch = epoch_of(now_ms(), config.epoch);
+        let advance = |inputs: &mut Inputs, dead: &mut InputHandleVec<Time, _>, pos: &mut InputHandleVec<Time, Position>, t| {
+            inputs.advance_to(t);
+            dead.advance_to(t);
+            pos.advance_to(t);
+        };
+        advance(&mut inputs, &mut dead_letters, &mut positions, epoch);
+        let mut read_since_epoch = false;
+        loop {
+            let read = reader
+                .poll(READ_BATCH, Duration::ZERO, |record| {
+                    let c = counts.entry(record.topic).or_default();
+                    c.consumed += 1;
+                    if c.consumed.is_multiple_of(LOG_EVERY) {
+                        info!(worker = index, topic = record.topic_name, consumed = c.consumed, dead_lettered = c.dead_lettered, "reading");
+                    }
+                    match decode(record.topic, record.key, record.value, &config.decode) {
+                        Ok(change) => {
+                            c.applied += 1;
+                            c.tombstones += u64::from(is_tombstone(&change));
+                            inputs.send(change);
+                        }
+                        Err(error) => {
+                            c.dead_lettered += 1;
+                            warn!(topic = record.topic_name, partition = record.partition, offset = record.offset, %error, "bad input record dead-lettered");
+                            let (key, value) = dead_letter(record.topic_name, record.partition, record.offset, record.key, &error.message, record.value);
+                            dead_letters.send(((OutputTopic::DeadLetters, key, value), epoch, 1));
+                        }
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            read_since_epoch |= read > 0;
+            if !restored && reader.caught_up() {
+                restored = true;
+                info!(worker = index, "restore done: read every input up to its end at start");
+            }
+            let stopping = stop.load(Ordering::Relaxed) || worker_fault.lock().map(|f| f.is_some()).unwrap_or(true);
+            let finished = config.bounded && restored;
+            let now = epoch_of(now_ms(), config.epoch);
+            if now > epoch || stopping || finished {
+                if read_since_epoch {
+                    for position in reader.positions() {
+                        positions.send(position);
+                    }
+                    read_since_epoch = false;
+                }
+                if stopping || finished {
+                    break;
+                }
+                epoch = now;
+                advance(&mut inputs, &mut dead_letters, &mut positions, epoch);
+            }
+            // Park briefly when there was nothing to read, so an idle job does not spin.
+            worker.step_or_park(Some(if read == 0 { Duration::from_millis(2) } else { Duration::ZERO }));
+        }
+        // Close the inputs and let every started instant finish and flush.
+        drop((inputs, dead_letters, positions));
+        while worker.step_or_park(Some(Duration::from_millis(10))) {}
+        info!(worker = index, "stopped");
+        Ok::<_, String>(counts)
+    })
+    .map_err(|e| anyhow::anyhow!("cannot start the workers: {e}"))?;
+
+    let mut summary = Summary::default();
+    for result in guards.join() {
+        let counts = result
+            .map_err(|e| anyhow::anyhow!("a worker failed: {e}"))?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for (topic, c) in counts {
+            let total = summary.counts.entry(topic).or_default();
+            total.consumed += c.consumed;
+            total.applied += c.applied;
+            total.dead_lettered += c.dead_lettered;
+            total.tombstones += c.tombstones;
+        }
+    }
+    drop(embedded);
+    for (topic, c) in &summary.counts {
+        info!(
+            topic = config.input_topic(*topic),
+            consumed = c.consumed,
+            applied = c.applied,
+            dead_lettered = c.dead_lettered,
+            "input summary"
+        );
+    }
+    if let Some(message) = fault
+        .lock()
+        .map_err(|_| anyhow::anyhow!("fault lock poisoned"))?
+        .take()
+    {
+        bail!(message);
+    }
+    Ok(summary)
+}
+
+fn is_tombstone(change: &Change) -> bool {
+    matches!(
+        change,
+        Change::Order(_, None)
+            | Change::Customer(_, None)
+            | Change::Product(_, None)
+            | Change::Rate(_, None)
+            | Change::Stock(_, None)
+    )
+}
+
+/// Output topics (compacted for the upsert envelope, where the latest value per key is the row),
+/// dead letters and progress.
+fn output_topics(config: &Config) -> Vec<TopicSpec> {
+    let compacted = config.envelope == Envelope::Upsert;
+    let mut topics: Vec<TopicSpec> = OutputTopic::ANALYSES
+        .iter()
+        .map(|t| TopicSpec {
+            name: config.output_topic(t.name()),
+            partitions: config.output_partitions,
+            compacted,
+        })
+        .collect();
+    topics.push(TopicSpec {
+        name: config.output_topic("dead_letters"),
+        partitions: config.output_partitions,
+        compacted: false,
+    });
+    topics.push(TopicSpec {
+        name: config.output_topic(PROGRESS_TOPIC),
+        partitions: 1,
+        compacted: true,
+    });
+    topics
+}
+
+/// Every partition of every input topic, with its end offset now.
+fn input_partitions(
+    kafka: &Kafka,
+    config: &Config,
+    stop: &AtomicBool,
+) -> anyhow::Result<Vec<PartitionAssignment>> {
+    let consumer = kafka.consumer(&config.job)?;
+    let mut all = Vec::new();
+    for topic in InputTopic::ALL {
+        let name = config.input_topic(topic);
+        match end_offsets(&consumer, &kafka.bootstrap, &name, stop)? {
+            Some(ends) => {
+                all.extend(
+                    ends.into_iter()
+                        .map(|(partition, end)| PartitionAssignment {
+                            topic,
+                            name: name.clone(),
+                            partition,
+                            end_at_start: end,
+                        }),
+                )
+            }
+            None => warn!(
+                topic = name,
+                "input topic does not exist; it is read as empty (check --topic-prefix and the --*-topic flags)"
+            ),
+        }
+    }
+    Ok(all)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn epoch_of(ms: u64, epoch: Duration) -> Time {
+    let width = epoch.as_millis().max(1) as u64;
+    ms - ms % width
+}
