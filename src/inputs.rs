@@ -53,7 +53,12 @@ impl Inputs {
 
     /// Feeds one change at the current time.
     pub fn send(&mut self, change: Change) {
-        let time = *self.orders.time();
+        self.send_at(change, self.time());
+    }
+
+    /// Feeds one change at `time`, which may be later than the inputs' time (a replay stamps the
+    /// records it has already bound to a time while newer ones arrive).
+    pub fn send_at(&mut self, change: Change, time: Time) {
         match change {
             Change::Order(id, order) => self.orders.send((id, order, time)),
             Change::Customer(id, customer) => self.customers.send((id, customer, time)),

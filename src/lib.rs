@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod kafka;
 pub mod model;
 pub mod outputs;
+pub mod progress;
 pub mod runner;
 pub mod runtime;
 pub mod sink;

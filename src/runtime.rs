@@ -28,6 +28,7 @@ use crate::inputs::{Inputs, Time};
 use crate::kafka::{Embedded, Kafka, TopicSpec, end_offsets, ensure_topics};
 use crate::model::{Change, Diff, InputTopic};
 use crate::outputs::{EncodedRow, OutputTopic};
+use crate::progress::{Progress, last_progress};
 use crate::sink::{Fault, Position, SinkConfig, sink};
 use crate::source::{PartitionAssignment, Reader, assign};
 
@@ -92,7 +93,8 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             ensure_topics(&kafka, &outputs, &stop).context("while creating the output topics")?;
         }
     }
-    let partitions = input_partitions(&kafka, &config, &stop)?;
+    let resume = resume_point(&kafka, &config, &stop)?;
+    let partitions = input_partitions(&kafka, &config, resume.as_ref(), &stop)?;
     info!(
         partitions = partitions.len(),
         workers = config.workers,
@@ -112,7 +114,9 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             .map(|t| (*t, config.output_topic(t.name())))
             .collect(),
         progress_topic: config.output_topic(PROGRESS_TOPIC),
+        resume: resume.clone(),
     };
+    let resume_time = resume.as_ref().map(|r| r.time);
     let config = Arc::new(config);
     let worker_config = Arc::clone(&config);
     let guards = timely::execute(timely::Config::process(config.workers), move |worker| {
@@ -134,7 +138,11 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         let mut reader = Reader::new(&kafka, &config.job, mine).map_err(|e| e.to_string())?;
         let mut counts: HashMap<InputTopic, TopicCounts> = HashMap::new();
         let mut restored = false;
-        let mut epoch = epoch_of(now_ms(), config.epoch);
+        // A restart first replays the records bound to the resume time, at that time; records
+        // beyond the binding get the first new epoch, which is always later.
+        let first_epoch = epoch_of(now_ms(), config.epoch).max(resume_time.map_or(0, |t| t + config.epoch.as_millis() as Time));
+        let mut replaying = resume_time.is_some();
+        let mut epoch = resume_time.unwrap_or(first_epoch);
         let advance = |inputs: &mut Inputs, dead: &mut InputHandleVec<Time, _>, pos: &mut InputHandleVec<Time, Position>, t| {
             inputs.advance_to(t);
             dead.advance_to(t);
@@ -145,6 +153,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         loop {
             let read = reader
                 .poll(READ_BATCH, Duration::ZERO, |record| {
+                    let time = if record.bound { epoch } else { first_epoch.max(epoch) };
                     let c = counts.entry(record.topic).or_default();
                     c.consumed += 1;
                     if c.consumed.is_multiple_of(LOG_EVERY) {
@@ -154,13 +163,15 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                         Ok(change) => {
                             c.applied += 1;
                             c.tombstones += u64::from(is_tombstone(&change));
-                            inputs.send(change);
+                            inputs.send_at(change, time);
                         }
                         Err(error) => {
                             c.dead_lettered += 1;
-                            warn!(topic = record.topic_name, partition = record.partition, offset = record.offset, %error, "bad input record dead-lettered");
+                            if !record.bound {
+                                warn!(topic = record.topic_name, partition = record.partition, offset = record.offset, %error, "bad input record dead-lettered");
+                            }
                             let (key, value) = dead_letter(record.topic_name, record.partition, record.offset, record.key, &error.message, record.value);
-                            dead_letters.send(((OutputTopic::DeadLetters, key, value), epoch, 1));
+                            dead_letters.send(((OutputTopic::DeadLetters, key, value), time, 1));
                         }
                     }
                 })
@@ -172,8 +183,14 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             }
             let stopping = stop.load(Ordering::Relaxed) || worker_fault.lock().map(|f| f.is_some()).unwrap_or(true);
             let finished = config.bounded && restored;
+            if replaying && reader.replayed() {
+                replaying = false;
+                info!(worker = index, resumed_at = epoch, "replay done: state rebuilt as of the last progress");
+            }
             let now = epoch_of(now_ms(), config.epoch);
-            if now > epoch || stopping || finished {
+            // While replaying, time stays at the resume time, unless the job is done or stopping.
+            let closes = (!replaying && now > epoch) || stopping || finished;
+            if closes {
                 if read_since_epoch {
                     for position in reader.positions() {
                         positions.send(position);
@@ -183,7 +200,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 if stopping || finished {
                     break;
                 }
-                epoch = now;
+                epoch = now.max(first_epoch);
                 advance(&mut inputs, &mut dead_letters, &mut positions, epoch);
             }
             // Park briefly when there was nothing to read, so an idle job does not spin.
@@ -266,10 +283,23 @@ fn output_topics(config: &Config) -> Vec<TopicSpec> {
     topics
 }
 
+/// The last progress this job wrote, if any: where a restart resumes.
+fn resume_point(kafka: &Kafka, config: &Config, stop: &AtomicBool) -> anyhow::Result<Option<Progress>> {
+    let topic = config.output_topic(PROGRESS_TOPIC);
+    let consumer = kafka.consumer(&config.job)?;
+    let ends = end_offsets(&consumer, &kafka.bootstrap, &topic, stop)?.unwrap_or_default();
+    let resume = last_progress(kafka, &topic, &config.job, &ends).with_context(|| format!("while reading {topic}"))?;
+    if let Some(progress) = &resume {
+        info!(time = progress.time, "resuming after the last progress");
+    }
+    Ok(resume)
+}
+
 /// Every partition of every input topic, with its end offset now.
 fn input_partitions(
     kafka: &Kafka,
     config: &Config,
+    resume: Option<&Progress>,
     stop: &AtomicBool,
 ) -> anyhow::Result<Vec<PartitionAssignment>> {
     let consumer = kafka.consumer(&config.job)?;
@@ -285,6 +315,7 @@ fn input_partitions(
                             name: name.clone(),
                             partition,
                             end_at_start: end,
+                            bound_until: resume.map_or(0, |r| r.input_offset(&name, partition)),
                         }),
                 )
             }

@@ -31,6 +31,7 @@ use crate::inputs::Time;
 use crate::kafka::Kafka;
 use crate::model::Diff;
 use crate::outputs::{EncodedRow, OutputTopic};
+use crate::progress::Progress;
 
 /// The header that carries each change's logical time, in decimal milliseconds.
 pub const TIME_HEADER: &str = "salesflow-time";
@@ -44,6 +45,8 @@ pub struct SinkConfig {
     /// Prefixed topic name of every output, dead letters included.
     pub topics: HashMap<OutputTopic, String>,
     pub progress_topic: String,
+    /// The progress a restarted job resumes from: times up to it are already written.
+    pub resume: Option<Progress>,
 }
 
 /// A fault the job cannot carry on after; the runtime stops and exits 1 when one is set.
@@ -193,7 +196,11 @@ pub fn sink<'s>(
     let progress_config = Arc::clone(&config);
     let mut writer = None;
     let mut pending: BTreeMap<Time, Vec<Position>> = BTreeMap::new();
-    let mut positions: BTreeMap<(bool, String, i32), i64> = BTreeMap::new();
+    let mut progress = progress_config.resume.clone().unwrap_or_else(|| Progress {
+        job: progress_config.job.clone(),
+        ..Progress::default()
+    });
+    let resumed_at = progress_config.resume.as_ref().map(|p| p.time);
     written.concat(input_positions).sink(
         Exchange::new(|_: &Position| 0),
         "write progress",
@@ -209,37 +216,26 @@ pub fn sink<'s>(
                 }
                 let (time, list) = entry.remove_entry();
                 for position in list {
-                    let (key, next) = match position {
-                        Position::Output {
-                            topic,
-                            partition,
-                            next_offset,
-                        } => ((true, topic, partition), next_offset),
-                        Position::Input {
-                            topic,
-                            partition,
-                            next_offset,
-                        } => ((false, topic, partition), next_offset),
+                    let (offsets, topic, partition, next) = match position {
+                        Position::Output { topic, partition, next_offset } => (&mut progress.outputs, topic, partition, next_offset),
+                        Position::Input { topic, partition, next_offset } => (&mut progress.inputs, topic, partition, next_offset),
                     };
-                    let slot = positions.entry(key).or_insert(next);
+                    let slot = offsets.entry(topic).or_default().entry(partition).or_insert(next);
                     *slot = (*slot).max(next);
                 }
                 completed = Some(time);
             }
-            if let Some(time) = completed {
+            // Times up to the resume point are already recorded; only later ones are news.
+            if let Some(time) = completed.filter(|t| resumed_at.is_none_or(|r| *t > r)) {
+                progress.time = time;
                 let writer = writer.get_or_insert_with(|| Writer::new(&progress_config.kafka));
                 let result = writer
                     .as_ref()
                     .map_err(|e| format!("cannot create the progress producer: {e}"))
                     .and_then(|w| {
-                        let value = progress_record(&progress_config.job, time, &positions);
-                        w.send(
-                            &progress_config.progress_topic,
-                            Some(progress_config.job.as_bytes()),
-                            Some(value.as_bytes()),
-                            time,
-                        )
-                        .map_err(|e| format!("writing progress failed: {e}"))?;
+                        let value = serde_json::to_string(&progress).map_err(|e| e.to_string())?;
+                        w.send(&progress_config.progress_topic, Some(progress_config.job.as_bytes()), Some(value.as_bytes()), time)
+                            .map_err(|e| format!("writing progress failed: {e}"))?;
                         w.flush().map(|_| ())
                     });
                 if let Err(message) = result {
@@ -248,28 +244,6 @@ pub fn sink<'s>(
             }
         },
     );
-}
-
-/// The progress record: `{"time", "job", "outputs": {topic: {partition: next offset}}, "inputs": ...}`.
-fn progress_record(
-    job: &str,
-    time: Time,
-    positions: &BTreeMap<(bool, String, i32), i64>,
-) -> String {
-    let section = |outputs: bool| {
-        let mut topics: BTreeMap<&str, serde_json::Map<String, serde_json::Value>> =
-            BTreeMap::new();
-        for ((is_output, topic, partition), next) in positions {
-            if *is_output == outputs {
-                topics
-                    .entry(topic)
-                    .or_default()
-                    .insert(partition.to_string(), (*next).into());
-            }
-        }
-        serde_json::to_value(topics).unwrap_or_default()
-    };
-    serde_json::json!({"time": time, "job": job, "outputs": section(true), "inputs": section(false)}).to_string()
 }
 
 fn set_fault(fault: &Fault, message: String) {
@@ -308,6 +282,10 @@ fn write_rows<'s>(
                         break;
                     }
                     let (time, mut changes) = entry.remove_entry();
+                    if config.resume.as_ref().is_some_and(|r| time <= r.time) {
+                        // Written before the restart: the replay rebuilt this state, it is not news.
+                        continue;
+                    }
                     consolidate(&mut changes);
                     let writer = writer.get_or_insert_with(|| Writer::new(&config.kafka));
                     let result = match writer {

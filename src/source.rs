@@ -17,13 +17,15 @@ use crate::kafka::{Kafka, KafkaSetupError};
 use crate::model::InputTopic;
 use crate::sink::Position;
 
-/// One input partition and its end offset when the job started.
+/// One input partition, its end offset when the job started, and the offset up to which its
+/// records are already bound to the resume time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionAssignment {
     pub topic: InputTopic,
     pub name: String,
     pub partition: i32,
     pub end_at_start: i64,
+    pub bound_until: i64,
 }
 
 /// Every partition goes to exactly one worker: the i-th partition of all inputs to worker i mod N.
@@ -47,6 +49,8 @@ pub struct Record<'a> {
     pub offset: i64,
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
+    /// Read before the restart: it belongs to the resume time.
+    pub bound: bool,
 }
 
 struct PartitionState {
@@ -135,6 +139,7 @@ impl Reader {
                 offset: message.offset(),
                 key: message.key(),
                 value: message.payload(),
+                bound: message.offset() < state.assignment.bound_until,
             });
             read += 1;
         }
@@ -146,6 +151,11 @@ impl Reader {
         self.partitions
             .values()
             .all(|p| self.position_of(p) >= p.assignment.end_at_start)
+    }
+
+    /// Whether every record bound to the resume time has been read again.
+    pub fn replayed(&self) -> bool {
+        self.partitions.values().all(|p| self.position_of(p) >= p.assignment.bound_until)
     }
 
     /// The consumer's position, which moves past transaction markers that no record reports.
