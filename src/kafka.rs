@@ -120,17 +120,32 @@ pub struct TopicSpec {
     pub compacted: bool,
 }
 
-/// Creates each topic that does not exist yet; existing topics are left as they are.
+/// Creates each topic that does not exist yet; existing topics are left as they are, so a job
+/// whose topics were made beforehand needs no right to create topics.
 pub fn ensure_topics(
     kafka: &Kafka,
     topics: &[TopicSpec],
     stop: &AtomicBool,
 ) -> Result<(), KafkaSetupError> {
+    let consumer: BaseConsumer = kafka
+        .client_config()
+        .create()
+        .map_err(KafkaSetupError::Client)?;
+    let mut missing = Vec::new();
+    for topic in topics {
+        if end_offsets(&consumer, &kafka.bootstrap, &topic.name, stop)?.is_none() {
+            missing.push(topic);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
     let admin = kafka.admin()?;
-    let new: Vec<NewTopic> = topics
+    let new: Vec<NewTopic> = missing
         .iter()
         .map(|t| {
             let topic = NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(-1));
+            // Upsert outputs keep the latest row per key; change logs and dead letters keep all.
             if t.compacted {
                 topic.set("cleanup.policy", "compact")
             } else {

@@ -284,11 +284,16 @@ fn output_topics(config: &Config) -> Vec<TopicSpec> {
 }
 
 /// The last progress this job wrote, if any: where a restart resumes.
-fn resume_point(kafka: &Kafka, config: &Config, stop: &AtomicBool) -> anyhow::Result<Option<Progress>> {
+fn resume_point(
+    kafka: &Kafka,
+    config: &Config,
+    stop: &AtomicBool,
+) -> anyhow::Result<Option<Progress>> {
     let topic = config.output_topic(PROGRESS_TOPIC);
     let consumer = kafka.consumer(&config.job)?;
     let ends = end_offsets(&consumer, &kafka.bootstrap, &topic, stop)?.unwrap_or_default();
-    let resume = last_progress(kafka, &topic, &config.job, &ends).with_context(|| format!("while reading {topic}"))?;
+    let resume = last_progress(kafka, &topic, &config.job, &ends)
+        .with_context(|| format!("while reading {topic}"))?;
     if let Some(progress) = &resume {
         info!(time = progress.time, "resuming after the last progress");
     }

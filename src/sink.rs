@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use differential_dataflow::Hashable;
 use differential_dataflow::VecCollection;
 use differential_dataflow::consolidation::consolidate;
 use rdkafka::ClientContext;
@@ -21,7 +22,7 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::StreamVec;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Concat, Operator};
 use tracing::{debug, error};
 
@@ -217,10 +218,22 @@ pub fn sink<'s>(
                 let (time, list) = entry.remove_entry();
                 for position in list {
                     let (offsets, topic, partition, next) = match position {
-                        Position::Output { topic, partition, next_offset } => (&mut progress.outputs, topic, partition, next_offset),
-                        Position::Input { topic, partition, next_offset } => (&mut progress.inputs, topic, partition, next_offset),
+                        Position::Output {
+                            topic,
+                            partition,
+                            next_offset,
+                        } => (&mut progress.outputs, topic, partition, next_offset),
+                        Position::Input {
+                            topic,
+                            partition,
+                            next_offset,
+                        } => (&mut progress.inputs, topic, partition, next_offset),
                     };
-                    let slot = offsets.entry(topic).or_default().entry(partition).or_insert(next);
+                    let slot = offsets
+                        .entry(topic)
+                        .or_default()
+                        .entry(partition)
+                        .or_insert(next);
                     *slot = (*slot).max(next);
                 }
                 completed = Some(time);
@@ -234,8 +247,13 @@ pub fn sink<'s>(
                     .map_err(|e| format!("cannot create the progress producer: {e}"))
                     .and_then(|w| {
                         let value = serde_json::to_string(&progress).map_err(|e| e.to_string())?;
-                        w.send(&progress_config.progress_topic, Some(progress_config.job.as_bytes()), Some(value.as_bytes()), time)
-                            .map_err(|e| format!("writing progress failed: {e}"))?;
+                        w.send(
+                            &progress_config.progress_topic,
+                            Some(progress_config.job.as_bytes()),
+                            Some(value.as_bytes()),
+                            time,
+                        )
+                        .map_err(|e| format!("writing progress failed: {e}"))?;
                         w.flush().map(|_| ())
                     });
                 if let Err(message) = result {
@@ -262,8 +280,14 @@ fn write_rows<'s>(
     fault: Fault,
     worker: usize,
 ) -> StreamVec<'s, Time, Position> {
+    // Every change of one (topic, key) must meet in one sink: the analyses may emit a key's
+    // retraction and its new row on different workers, and only together do they say what the
+    // key's message is. One writer per key also keeps the key's messages in time order.
+    let by_key = Exchange::new(|((topic, key, _), _, _): &(EncodedRow, Time, Diff)| {
+        (topic, key).hashed().into()
+    });
     rows.inner
-        .unary_frontier(Pipeline, "write rows", move |_, _| {
+        .unary_frontier(by_key, "write rows", move |_, _| {
             let mut writer: Option<Result<Writer, KafkaError>> = None;
             let mut held: Option<Capability<Time>> = None;
             let mut pending: BTreeMap<Time, Vec<(EncodedRow, Diff)>> = BTreeMap::new();

@@ -155,7 +155,9 @@ impl Reader {
 
     /// Whether every record bound to the resume time has been read again.
     pub fn replayed(&self) -> bool {
-        self.partitions.values().all(|p| self.position_of(p) >= p.assignment.bound_until)
+        self.partitions
+            .values()
+            .all(|p| self.position_of(p) >= p.assignment.bound_until)
     }
 
     /// The consumer's position, which moves past transaction markers that no record reports.
