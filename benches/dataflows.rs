@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use salesflow::runner::{RunConfig, RunOutput, run};
-use salesflow::testing::{Mix, WorkloadConfig, workload};
+use salesflow::workload::{Mix, WorkloadConfig, workload};
 
 /// Changes per step (one timely timestamp), as one poll of a busy Kafka source would bring.
 const STEP: usize = 10_000;

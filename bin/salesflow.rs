@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use salesflow::config::{Cli, Command, Config};
+use salesflow::config::{Cli, Command, Config, ConfigError};
 use salesflow::{kafka, runtime};
 use tracing_subscriber::EnvFilter;
 
@@ -39,6 +39,37 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Err(error) => Ok(bad_config(&error)),
         },
+        Command::Generate(args) => {
+            let config = match salesflow::generate::GenerateConfig::try_from(args) {
+                Ok(config) => config,
+                Err(error) => return Ok(bad_config(&error)),
+            };
+            let stop =
+                kafka::stop_flag().context("while installing the SIGINT/SIGTERM handlers")?;
+            let done =
+                salesflow::generate::generate(&config, &stop).context("generating failed")?;
+            println!(
+                "produced {} records in {:.2} s ({:.0} records/s)",
+                done.records,
+                done.elapsed.as_secs_f64(),
+                done.records as f64 / done.elapsed.as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            let config = match Config::try_from(args.run) {
+                Ok(config) => config,
+                Err(error) => return Ok(bad_config(&error)),
+            };
+            if args.customers == 0 || args.products == 0 {
+                return Ok(bad_config(&ConfigError::EmptyDimensions));
+            }
+            let stop =
+                kafka::stop_flag().context("while installing the SIGINT/SIGTERM handlers")?;
+            salesflow::demo::demo(config, args.count, args.customers, args.products, stop)
+                .context("the demo failed")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run(args) => {
             let config = match Config::try_from(args) {
                 Ok(config) => config,
@@ -52,7 +83,7 @@ fn run() -> anyhow::Result<ExitCode> {
     }
 }
 
-fn bad_config(error: &salesflow::config::ConfigError) -> ExitCode {
+fn bad_config(error: &ConfigError) -> ExitCode {
     eprintln!("salesflow: {error}");
     ExitCode::from(2)
 }

@@ -22,6 +22,56 @@ pub enum Command {
     Run(RunArgs),
     /// Validate the configuration and print it resolved (secrets hidden), then exit.
     CheckConfig(RunArgs),
+    /// Produce a seeded workload (customers, products, rates, order changes) into the input topics.
+    Generate(GenerateArgs),
+    /// Start an embedded broker, produce a seeded workload into it, run the job, print the tables.
+    Demo(DemoArgs),
+}
+
+/// Flags of `salesflow demo`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Order and dimension changes to generate.
+    #[arg(long, default_value_t = 200_000)]
+    pub count: usize,
+    /// Customers loaded first.
+    #[arg(long, default_value_t = 20_000)]
+    pub customers: usize,
+    /// Products loaded first.
+    #[arg(long, default_value_t = 2_000)]
+    pub products: usize,
+    /// The job's own flags (`--brokers` is ignored: the demo brings its broker).
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Flags of `salesflow generate`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GenerateArgs {
+    /// Kafka bootstrap servers to produce to.
+    #[arg(short = 'b', long, env = "SALESFLOW_BROKERS")]
+    pub brokers: Option<String>,
+    /// Put this before every input topic name.
+    #[arg(long, env = "SALESFLOW_TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// Order changes (new orders, corrections, cancellations, deletes) and dimension changes.
+    #[arg(long, default_value_t = 100_000)]
+    pub count: usize,
+    /// Customers loaded first.
+    #[arg(long, default_value_t = 100_000)]
+    pub customers: usize,
+    /// Products loaded first.
+    #[arg(long, default_value_t = 10_000)]
+    pub products: usize,
+    /// The same seed produces the same records.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Partitions of input topics that do not exist yet.
+    #[arg(long, default_value_t = 4)]
+    pub partitions: i32,
+    /// A librdkafka property, like kcat: -X security.protocol=SASL_SSL
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_properties: Vec<String>,
 }
 
 /// How each output change is wrapped on its topic.
@@ -120,6 +170,12 @@ pub enum ConfigError {
     EmptyTopic { flag: &'static str },
     #[error("--max-record-bytes must be at least 1 (got 0)")]
     MaxRecordBytes,
+    #[error(
+        "generate needs --brokers (or SALESFLOW_BROKERS): the embedded broker lives only inside `salesflow run`"
+    )]
+    GenerateNeedsBrokers,
+    #[error("--customers and --products must be at least 1")]
+    EmptyDimensions,
 }
 
 /// Properties salesflow sets itself, because its guarantees depend on them.
@@ -131,6 +187,53 @@ const RESERVED: [&str; 6] = [
     "enable.idempotence",
     "isolation.level",
 ];
+
+/// `-X key=value` pairs, each checked; salesflow's own properties cannot be overridden.
+fn kafka_properties(raw: &[String]) -> Result<Vec<(String, String)>, ConfigError> {
+    raw.iter()
+        .map(|property| {
+            let (key, value) = property
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| ConfigError::KafkaProperty(property.clone()))?;
+            if RESERVED.contains(&key.trim()) {
+                return Err(ConfigError::ReservedProperty(key.trim().to_string()));
+            }
+            Ok((key.trim().to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+impl TryFrom<GenerateArgs> for crate::generate::GenerateConfig {
+    type Error = ConfigError;
+
+    fn try_from(args: GenerateArgs) -> Result<Self, ConfigError> {
+        let bootstrap = args
+            .brokers
+            .filter(|b| !b.trim().is_empty())
+            .ok_or(ConfigError::GenerateNeedsBrokers)?;
+        if args.customers == 0 || args.products == 0 {
+            return Err(ConfigError::EmptyDimensions);
+        }
+        if args.partitions < 1 {
+            return Err(ConfigError::OutputPartitions(args.partitions));
+        }
+        Ok(crate::generate::GenerateConfig {
+            kafka: crate::kafka::Kafka {
+                bootstrap,
+                properties: kafka_properties(&args.kafka_properties)?,
+            },
+            topic_prefix: args.topic_prefix,
+            partitions: args.partitions,
+            workload: crate::generate::workload_config(
+                args.seed,
+                args.count,
+                args.customers,
+                args.products,
+            ),
+        })
+    }
+}
 
 /// A validated run configuration.
 #[derive(Clone, Debug)]
@@ -175,17 +278,7 @@ impl TryFrom<RunArgs> for Config {
         if !job_ok {
             return Err(ConfigError::Job(args.job));
         }
-        let mut kafka_properties = Vec::new();
-        for property in &args.kafka_properties {
-            let (key, value) = property
-                .split_once('=')
-                .filter(|(k, _)| !k.trim().is_empty())
-                .ok_or_else(|| ConfigError::KafkaProperty(property.clone()))?;
-            if RESERVED.contains(&key.trim()) {
-                return Err(ConfigError::ReservedProperty(key.trim().to_string()));
-            }
-            kafka_properties.push((key.trim().to_string(), value.to_string()));
-        }
+        let kafka_properties = kafka_properties(&args.kafka_properties)?;
         let topics = [
             ("orders-topic", args.orders_topic),
             ("customers-topic", args.customers_topic),
@@ -286,6 +379,7 @@ mod tests {
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).expect("flags parse").command {
             Command::Run(args) | Command::CheckConfig(args) => args,
+            Command::Generate(_) | Command::Demo(_) => unreachable!("the tests parse `run`"),
         }
     }
 

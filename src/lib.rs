@@ -7,6 +7,9 @@
 
 pub mod codecs;
 pub mod config;
+pub mod demo;
+pub mod fold;
+pub mod generate;
 pub mod inputs;
 pub mod kafka;
 pub mod model;
@@ -16,10 +19,8 @@ pub mod runner;
 pub mod runtime;
 pub mod sink;
 pub mod source;
+pub mod workload;
 
 /// The analyses, as pure functions from collections to collections (no I/O).
 #[path = "../dataflows/mod.rs"]
 pub mod dataflows;
-
-#[cfg(feature = "testing")]
-pub mod testing;

@@ -59,7 +59,6 @@ pub struct Summary {
 
 /// Runs the job until the inputs are read (`--bounded`) or `stop` is set.
 pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
-    let outputs = output_topics(&config);
     // The embedded broker is not Send: it lives on this thread until the workers are done.
     let embedded = match &config.brokers {
         Some(_) => None,
@@ -79,18 +78,12 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 brokers = kafka.bootstrap,
                 "embedded broker started; it keeps data in memory while the job runs"
             );
-            let inputs = InputTopic::ALL.map(|t| TopicSpec {
-                name: config.input_topic(t),
-                partitions: 4,
-                compacted: true,
-            });
-            for topic in inputs.iter().chain(&outputs) {
-                broker.create_topic(topic)?;
-            }
+            create_embedded_topics(broker, &config)?;
         }
         None => {
             info!(brokers = kafka.describe(), "connecting");
-            ensure_topics(&kafka, &outputs, &stop).context("while creating the output topics")?;
+            ensure_topics(&kafka, &output_topics(&config), &stop)
+                .context("while creating the output topics")?;
         }
     }
     let resume = resume_point(&kafka, &config, &stop)?;
@@ -256,6 +249,19 @@ fn is_tombstone(change: &Change) -> bool {
             | Change::Rate(_, None)
             | Change::Stock(_, None)
     )
+}
+
+/// Every topic the job reads or writes, made on the embedded broker (it has no CreateTopics).
+pub fn create_embedded_topics(broker: &Embedded, config: &Config) -> anyhow::Result<()> {
+    let inputs = InputTopic::ALL.map(|t| TopicSpec {
+        name: config.input_topic(t),
+        partitions: 4,
+        compacted: true,
+    });
+    for topic in inputs.iter().chain(&output_topics(config)) {
+        broker.create_topic(topic)?;
+    }
+    Ok(())
 }
 
 /// Output topics (compacted for the upsert envelope, where the latest value per key is the row),

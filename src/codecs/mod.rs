@@ -2,5 +2,6 @@
 
 pub mod dead_letter;
 pub mod envelope;
+pub mod input;
 pub mod json;
 pub mod rows;

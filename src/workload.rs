@@ -1,4 +1,4 @@
-//! A seeded workload of changes, shared by benchmarks and tests (feature `testing`).
+//! A seeded workload of changes: what `salesflow generate` produces and the benchmarks feed.
 //!
 //! Same seed, same changes: customers, products and rates are loaded first, then order changes
 //! arrive in steps with a configurable mix of new orders, corrections, cancellations, deletions
