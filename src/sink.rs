@@ -283,9 +283,8 @@ fn write_rows<'s>(
     // Every change of one (topic, key) must meet in one sink: the analyses may emit a key's
     // retraction and its new row on different workers, and only together do they say what the
     // key's message is. One writer per key also keeps the key's messages in time order.
-    let by_key = Exchange::new(|((topic, key, _), _, _): &(EncodedRow, Time, Diff)| {
-        (topic, key).hashed().into()
-    });
+    let by_key =
+        Exchange::new(|((topic, key, _), _, _): &(EncodedRow, Time, Diff)| (topic, key).hashed());
     rows.inner
         .unary_frontier(by_key, "write rows", move |_, _| {
             let mut writer: Option<Result<Writer, KafkaError>> = None;
