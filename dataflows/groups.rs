@@ -27,26 +27,46 @@ pub enum GroupKey {
     RecentProduct(ProductId),
 }
 
-impl GroupKey {
-    /// How many kinds of group (variants) there are.
-    pub const KINDS: usize = 13;
+/// The variants of [`GroupKey`] without their data: which output a row goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Total,
+    Category,
+    Segment,
+    Country,
+    PaymentMethod,
+    Currency,
+    Hour,
+    Day,
+    Month,
+    Customer,
+    Status,
+    Product,
+    RecentProduct,
+}
 
-    /// The variant's position, to route each row to its output once.
-    pub fn kind(&self) -> usize {
+impl Kind {
+    /// How many kinds there are.
+    pub const COUNT: usize = 13;
+}
+
+impl GroupKey {
+    /// Which output the group's rows go to.
+    pub fn kind(&self) -> Kind {
         match self {
-            GroupKey::Total => 0,
-            GroupKey::Category(_) => 1,
-            GroupKey::Segment(..) => 2,
-            GroupKey::Country(_) => 3,
-            GroupKey::PaymentMethod(_) => 4,
-            GroupKey::Currency(_) => 5,
-            GroupKey::Hour(_) => 6,
-            GroupKey::Day(_) => 7,
-            GroupKey::Month(_) => 8,
-            GroupKey::Customer(_) => 9,
-            GroupKey::Status(_) => 10,
-            GroupKey::Product(_) => 11,
-            GroupKey::RecentProduct(_) => 12,
+            GroupKey::Total => Kind::Total,
+            GroupKey::Category(_) => Kind::Category,
+            GroupKey::Segment(..) => Kind::Segment,
+            GroupKey::Country(_) => Kind::Country,
+            GroupKey::PaymentMethod(_) => Kind::PaymentMethod,
+            GroupKey::Currency(_) => Kind::Currency,
+            GroupKey::Hour(_) => Kind::Hour,
+            GroupKey::Day(_) => Kind::Day,
+            GroupKey::Month(_) => Kind::Month,
+            GroupKey::Customer(_) => Kind::Customer,
+            GroupKey::Status(_) => Kind::Status,
+            GroupKey::Product(_) => Kind::Product,
+            GroupKey::RecentProduct(_) => Kind::RecentProduct,
         }
     }
 

@@ -10,7 +10,7 @@ use smol_str::SmolStr;
 use timely::dataflow::operators::vec::Partition;
 use timely::progress::Timestamp;
 
-use super::groups::GroupKey;
+use super::groups::{GroupKey, Kind};
 use super::left_join::left_join;
 use super::per_time::pre_aggregate;
 use super::{AnalysisConfig, Tables, Time, fx, last_hour};
@@ -123,75 +123,66 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
     // Each row goes to its output once, instead of every output scanning every row.
     let parts: Vec<_> = rows
         .inner
-        .partition(GroupKey::KINDS as u64, |update| {
+        .partition(Kind::COUNT as u64, |update| {
             (update.0.0.kind() as u64, update)
         })
         .into_iter()
         .map(AsCollection::as_collection)
         .collect();
-    let part = |group: GroupKey| parts[group.kind()].clone();
+    let part = |kind: Kind| parts[kind as usize].clone();
 
     SalesViews {
-        sales_total: pick(part(GroupKey::Total), |g| {
+        sales_total: pick(part(Kind::Total), |g| {
             matches!(g, GroupKey::Total).then_some(())
         }),
-        sales_by_category: pick(part(GroupKey::Category(unknown())), |g| match g {
+        sales_by_category: pick(part(Kind::Category), |g| match g {
             GroupKey::Category(c) => Some(c.clone()),
             _ => None,
         }),
-        sales_by_segment: pick(
-            part(GroupKey::Segment(Gender::Unknown, AgeBand::Unknown)),
-            |g| match g {
-                GroupKey::Segment(gender, band) => Some((*gender, *band)),
-                _ => None,
-            },
-        ),
-        sales_by_country: pick(part(GroupKey::Country(unknown())), |g| match g {
+        sales_by_segment: pick(part(Kind::Segment), |g| match g {
+            GroupKey::Segment(gender, band) => Some((*gender, *band)),
+            _ => None,
+        }),
+        sales_by_country: pick(part(Kind::Country), |g| match g {
             GroupKey::Country(c) => Some(c.clone()),
             _ => None,
         }),
-        sales_by_payment_method: pick(part(GroupKey::PaymentMethod(unknown())), |g| match g {
+        sales_by_payment_method: pick(part(Kind::PaymentMethod), |g| match g {
             GroupKey::PaymentMethod(p) => Some(p.clone()),
             _ => None,
         }),
-        sales_by_currency: pick(
-            part(GroupKey::Currency(config.base_currency)),
-            |g| match g {
-                GroupKey::Currency(c) => Some(*c),
-                _ => None,
-            },
-        ),
-        sales_by_hour: pick(part(GroupKey::Hour(Hour(0))), |g| match g {
+        sales_by_currency: pick(part(Kind::Currency), |g| match g {
+            GroupKey::Currency(c) => Some(*c),
+            _ => None,
+        }),
+        sales_by_hour: pick(part(Kind::Hour), |g| match g {
             GroupKey::Hour(h) => Some(*h),
             _ => None,
         }),
-        sales_by_day: pick(part(GroupKey::Day(Day(0))), |g| match g {
+        sales_by_day: pick(part(Kind::Day), |g| match g {
             GroupKey::Day(d) => Some(*d),
             _ => None,
         }),
-        sales_by_month: pick(part(GroupKey::Month(Month(0))), |g| match g {
+        sales_by_month: pick(part(Kind::Month), |g| match g {
             GroupKey::Month(m) => Some(*m),
             _ => None,
         }),
-        sales_by_customer: pick(part(GroupKey::Customer(CustomerId::new(""))), |g| match g {
+        sales_by_customer: pick(part(Kind::Customer), |g| match g {
             GroupKey::Customer(c) => Some(c.clone()),
             _ => None,
         }),
-        orders_by_status: pick(part(GroupKey::Status(Status::Placed)), |g| match g {
+        orders_by_status: pick(part(Kind::Status), |g| match g {
             GroupKey::Status(s) => Some(s.clone()),
             _ => None,
         }),
-        by_product: pick(part(GroupKey::Product(ProductId::new(""))), |g| match g {
+        by_product: pick(part(Kind::Product), |g| match g {
             GroupKey::Product(p) => Some(p.clone()),
             _ => None,
         }),
-        by_product_last_hour: pick(
-            part(GroupKey::RecentProduct(ProductId::new(""))),
-            |g| match g {
-                GroupKey::RecentProduct(p) => Some(p.clone()),
-                _ => None,
-            },
-        ),
+        by_product_last_hour: pick(part(Kind::RecentProduct), |g| match g {
+            GroupKey::RecentProduct(p) => Some(p.clone()),
+            _ => None,
+        }),
     }
 }
 
