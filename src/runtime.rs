@@ -199,6 +199,10 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             // Park briefly when there was nothing to read, so an idle job does not spin.
             worker.step_or_park(Some(if read == 0 { Duration::from_millis(2) } else { Duration::ZERO }));
         }
+        if let Some(fault) = worker_fault.lock().ok().and_then(|f| f.clone()) {
+            // A sink fault holds its time open for good; draining would wait forever.
+            return Err(fault);
+        }
         // Close the inputs and let every started instant finish and flush.
         drop((inputs, dead_letters, positions));
         while worker.step_or_park(Some(Duration::from_millis(10))) {}

@@ -9,7 +9,7 @@
 //! A time's progress record is written only after its rows are acknowledged by the broker on
 //! every worker, because the progress operator's input frontier passes `t` only then.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,29 +70,40 @@ pub enum Position {
     },
 }
 
-/// A (topic, partition) and the highest offset written to it.
-type Written = ((String, i32), i64);
+/// The highest offset written per (topic, partition).
+type Written = HashMap<(String, i32), i64>;
 
-/// Delivery reports: the highest offset written per partition, and the first failure.
+/// The delivery reports of one batch of messages (one time's output of one worker).
+#[derive(Default)]
+struct Batch {
+    acknowledged: u64,
+    written: Written,
+}
+
+/// Delivery reports per batch, and the first failure.
 #[derive(Default)]
 struct Deliveries {
-    written: Mutex<HashMap<(String, i32), i64>>,
+    batches: Mutex<HashMap<usize, Batch>>,
     failure: Mutex<Option<String>>,
 }
 
 impl ClientContext for Deliveries {}
 
 impl ProducerContext for Deliveries {
-    type DeliveryOpaque = ();
+    /// The batch the message belongs to.
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, batch: usize) {
         match result {
             Ok(message) => {
-                let mut written = self
-                    .written
+                let mut batches = self
+                    .batches
                     .lock()
                     .unwrap_or_else(|poison| poison.into_inner());
-                let offset = written
+                let batch = batches.entry(batch).or_default();
+                batch.acknowledged += 1;
+                let offset = batch
+                    .written
                     .entry((message.topic().to_string(), message.partition()))
                     .or_insert(-1);
                 *offset = (*offset).max(message.offset());
@@ -123,14 +134,16 @@ impl Writer {
             .set("enable.idempotence", "true")
             // The Java client's partitioner, so Kafka Streams and Flink place a key where we do.
             .set("partitioner", "murmur2_random")
-            // Batch a time's rows together; a time is flushed as a whole anyway.
+            // Batch a time's rows together; a time is acknowledged as a whole anyway.
             .set("linger.ms", "5")
             .create_with_context(Deliveries::default())?;
         Ok(Writer { producer })
     }
 
+    /// Queues one message of `batch`; delivery is reported later (see `acknowledged`).
     fn send(
         &self,
+        batch: usize,
         topic: &str,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
@@ -141,7 +154,8 @@ impl Writer {
             key: TIME_HEADER,
             value: Some(&time_text),
         });
-        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).headers(headers);
+        let mut record: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(topic, batch).headers(headers);
         record.key = key;
         record.payload = value;
         loop {
@@ -157,9 +171,8 @@ impl Writer {
         }
     }
 
-    /// Waits until every message sent so far is acknowledged; returns the offsets written since
-    /// the last flush.
-    fn flush(&self) -> Result<Vec<Written>, String> {
+    /// Waits until every message sent so far is acknowledged.
+    fn flush(&self) -> Result<(), String> {
         // A broker that is down is waited for: librdkafka retries until delivery.timeout.ms.
         loop {
             match self.producer.flush(Duration::from_secs(30)) {
@@ -170,17 +183,42 @@ impl Writer {
                 Err(error) => return Err(format!("flushing output failed: {error}")),
             }
         }
-        let context = self.producer.context();
-        if let Some(failure) = context
+        self.failure()
+    }
+
+    fn failure(&self) -> Result<(), String> {
+        match self
+            .producer
+            .context()
             .failure
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
         {
-            return Err(failure);
+            Some(failure) => Err(failure),
+            None => Ok(()),
         }
-        let mut written = context.written.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(written.drain().collect())
+    }
+
+    /// The offsets `batch` wrote, once all of its `sent` messages are acknowledged.
+    fn acknowledged(&self, batch: usize, sent: u64) -> Result<Option<Written>, String> {
+        self.producer.poll(Duration::ZERO);
+        self.failure()?;
+        let mut batches = self
+            .producer
+            .context()
+            .batches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if batches.get(&batch).map_or(0, |b| b.acknowledged) < sent {
+            return Ok(None);
+        }
+        Ok(Some(
+            batches
+                .remove(&batch)
+                .map(|b| b.written)
+                .unwrap_or_default(),
+        ))
     }
 }
 
@@ -248,13 +286,14 @@ pub fn sink<'s>(
                     .and_then(|w| {
                         let value = serde_json::to_string(&progress).map_err(|e| e.to_string())?;
                         w.send(
+                            0,
                             &progress_config.progress_topic,
                             Some(progress_config.job.as_bytes()),
                             Some(value.as_bytes()),
                             time,
                         )
                         .map_err(|e| format!("writing progress failed: {e}"))?;
-                        w.flush().map(|_| ())
+                        w.flush()
                     });
                 if let Err(message) = result {
                     set_fault(&fault, message);
@@ -285,11 +324,18 @@ fn write_rows<'s>(
     // key's message is. One writer per key also keeps the key's messages in time order.
     let by_key =
         Exchange::new(|((topic, key, _), _, _): &(EncodedRow, Time, Diff)| (topic, key).hashed());
+    let scope = rows.inner.scope();
     rows.inner
-        .unary_frontier(by_key, "write rows", move |_, _| {
+        .unary_frontier(by_key, "write rows", move |_, info| {
+            let activator = scope.activator_for(info.address);
             let mut writer: Option<Result<Writer, KafkaError>> = None;
+            // Held at the least time that still has rows buffered.
             let mut held: Option<Capability<Time>> = None;
             let mut pending: BTreeMap<Time, Vec<(EncodedRow, Diff)>> = BTreeMap::new();
+            // Times written but not yet acknowledged, in time order: (time, batch, messages sent).
+            // Each holds its time open, so progress passes it only once the broker has it all.
+            let mut in_flight: VecDeque<(Capability<Time>, usize, u64)> = VecDeque::new();
+            let mut next_batch = 0;
             move |(input, frontier), output| {
                 input.for_each(|cap, data| {
                     let cap = cap.retain_least(0).expect("a message has a time");
@@ -300,6 +346,16 @@ fn write_rows<'s>(
                         pending.entry(time).or_default().push((row, diff));
                     }
                 });
+                let writer = match writer.get_or_insert_with(|| Writer::new(&config.kafka)) {
+                    Ok(writer) => writer,
+                    Err(error) => {
+                        set_fault(
+                            &fault,
+                            format!("worker {worker}: cannot create the output producer: {error}"),
+                        );
+                        return;
+                    }
+                };
                 while let Some(entry) = pending.first_entry() {
                     if frontier.less_equal(entry.key()) {
                         break;
@@ -310,36 +366,63 @@ fn write_rows<'s>(
                         continue;
                     }
                     consolidate(&mut changes);
-                    let writer = writer.get_or_insert_with(|| Writer::new(&config.kafka));
-                    let result = match writer {
-                        Ok(writer) => write_time(writer, &config, time, &changes),
-                        Err(error) => Err(format!("cannot create the output producer: {error}")),
-                    };
-                    match result {
-                        Ok(positions) => {
-                            let cap = held
-                                .as_ref()
-                                .expect("buffered rows hold a capability")
-                                .delayed(&time);
-                            output.session(&cap).give_iterator(positions.into_iter());
+                    let cap = held
+                        .as_ref()
+                        .expect("buffered rows hold a capability")
+                        .delayed(&time);
+                    match write_time(writer, next_batch, &config, time, &changes) {
+                        Ok(sent) => in_flight.push_back((cap, next_batch, sent)),
+                        Err(message) => {
+                            // The time stays open for good: progress must never pass output that
+                            // did not reach the broker. The job stops, and a restart replays it.
+                            set_fault(&fault, format!("worker {worker}: {message}"));
+                            in_flight.push_back((cap, next_batch, u64::MAX));
                         }
-                        Err(message) => set_fault(&fault, format!("worker {worker}: {message}")),
+                    }
+                    next_batch += 1;
+                }
+                match (pending.keys().next(), held.as_mut()) {
+                    (Some(next), Some(h)) => h.downgrade(next),
+                    _ => held = None,
+                }
+                while let Some((cap, batch, sent)) = in_flight.front() {
+                    match writer.acknowledged(*batch, *sent) {
+                        Ok(Some(written)) => {
+                            let positions =
+                                written.into_iter().map(|((topic, partition), offset)| {
+                                    Position::Output {
+                                        topic,
+                                        partition,
+                                        next_offset: offset + 1,
+                                    }
+                                });
+                            output.session(cap).give_iterator(positions);
+                            in_flight.pop_front();
+                        }
+                        Ok(None) => break,
+                        Err(message) => {
+                            set_fault(&fault, format!("worker {worker}: {message}"));
+                            break;
+                        }
                     }
                 }
-                if pending.is_empty() {
-                    held = None;
+                if !in_flight.is_empty() {
+                    // Delivery reports arrive without any input: look again shortly.
+                    activator.activate_after(Duration::from_millis(1));
                 }
             }
         })
 }
 
-/// Writes one complete time's consolidated changes; returns the output positions after it.
+/// Queues one complete time's consolidated changes as `batch`; returns how many messages it sent.
 fn write_time(
     writer: &Writer,
+    batch: usize,
     config: &SinkConfig,
     time: Time,
     changes: &[(EncodedRow, Diff)],
-) -> Result<Vec<Position>, String> {
+) -> Result<u64, String> {
+    let mut sent = 0;
     let mut index = 0;
     while index < changes.len() {
         let ((topic, key, _), _) = &changes[index];
@@ -358,12 +441,14 @@ fn write_time(
             for ((_, key, value), _) in group {
                 writer
                     .send(
+                        batch,
                         topic_name,
                         Some(key.as_bytes()),
                         Some(value.as_bytes()),
                         time,
                     )
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| format!("writing to {topic_name} failed: {e}"))?;
+                sent += 1;
             }
             continue;
         }
@@ -373,23 +458,17 @@ fn write_time(
         for value in encode(config.envelope, &change, time) {
             writer
                 .send(
+                    batch,
                     topic_name,
                     Some(key.as_bytes()),
                     value.as_deref().map(str::as_bytes),
                     time,
                 )
                 .map_err(|e| format!("writing to {topic_name} failed: {e}"))?;
+            sent += 1;
         }
     }
-    let written = writer.flush()?;
-    Ok(written
-        .into_iter()
-        .map(|((topic, partition), offset)| Position::Output {
-            topic,
-            partition,
-            next_offset: offset + 1,
-        })
-        .collect())
+    Ok(sent)
 }
 
 /// In value form one key changes by at most one row leaving and one arriving.

@@ -74,16 +74,14 @@ fn produce(bootstrap: &str, prefix: &str, records: &[Record]) {
         .expect("the records are written");
 }
 
-fn run_job(bootstrap: &str, prefix: &str, envelope: &str) -> Summary {
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    let argv = [
+fn job_config(bootstrap: &str, prefix: &str, envelope: &str, bounded: bool) -> Config {
+    let mut argv = vec![
         "salesflow",
         "run",
         "-b",
         bootstrap,
         "--topic-prefix",
         prefix,
-        "--bounded",
         "--workers",
         "2",
         "--epoch-ms",
@@ -91,11 +89,55 @@ fn run_job(bootstrap: &str, prefix: &str, envelope: &str) -> Summary {
         "--envelope",
         envelope,
     ];
+    if bounded {
+        argv.push("--bounded");
+    }
     let Command::Run(args) = Cli::try_parse_from(argv).expect("valid flags").command else {
         unreachable!("the command is run")
     };
-    let config = Config::try_from(args).expect("a valid configuration");
-    runtime::run(config, Arc::new(AtomicBool::new(false))).expect("the job finishes")
+    Config::try_from(args).expect("a valid configuration")
+}
+
+fn run_job(bootstrap: &str, prefix: &str, envelope: &str) -> Summary {
+    runtime::run(
+        job_config(bootstrap, prefix, envelope, true),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .expect("the job finishes")
+}
+
+/// The input offsets (summed over partitions) that the latest progress record covers.
+fn progress_covers(bootstrap: &str, prefix: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "progress-reader")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .expect("a consumer");
+    let topic = format!("{prefix}salesflow_progress");
+    let (_, high) = consumer
+        .fetch_watermarks(&topic, 0, Duration::from_secs(5))
+        .expect("watermarks");
+    if high == 0 {
+        return 0;
+    }
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(&topic, 0, Offset::Offset(high - 1))
+        .expect("a partition");
+    consumer.assign(&list).expect("assigned");
+    let message = consumer
+        .poll(Duration::from_secs(5))
+        .expect("the latest progress")
+        .expect("a message");
+    let progress: serde_json::Value =
+        serde_json::from_slice(message.payload().expect("a value")).expect("JSON");
+    let inputs = progress["inputs"].as_object().expect("input offsets");
+    inputs
+        .values()
+        .flat_map(|p| p.as_object().expect("partitions").values())
+        .filter_map(|o| o.as_i64())
+        .sum()
 }
 
 /// Every message of every partition of `topic`, in partition order.
@@ -261,4 +303,49 @@ fn a_restarted_run_over_more_input_gives_the_tables_of_one_run_over_all() {
             &fold(&bootstrap, &prefix, envelope),
         );
     }
+}
+
+#[test]
+fn a_running_job_writes_progress_as_it_goes_and_stops_cleanly() {
+    let prefix = "streaming.";
+    let cluster = start_cluster(prefix);
+    let bootstrap = cluster.bootstrap_servers();
+    let records = records(5);
+    let (first, second) = records.split_at(records.len() / 2);
+    produce(&bootstrap, prefix, first);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let job = {
+        let (config, stop) = (
+            job_config(&bootstrap, prefix, "upsert", false),
+            Arc::clone(&stop),
+        );
+        std::thread::spawn(move || runtime::run(config, stop))
+    };
+    let wait_for = |count: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while progress_covers(&bootstrap, prefix) < count as i64 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "progress never covered {count} input records"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(first.len());
+    assert_tables_eq(
+        &oracle::oracle(good_updates(first)),
+        &fold(&bootstrap, prefix, "upsert"),
+    );
+
+    produce(&bootstrap, prefix, second);
+    wait_for(records.len());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    job.join()
+        .expect("the job thread")
+        .expect("the job stops cleanly");
+    assert_tables_eq(
+        &oracle::oracle(good_updates(&records)),
+        &fold(&bootstrap, prefix, "upsert"),
+    );
 }
