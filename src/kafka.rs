@@ -185,7 +185,8 @@ pub fn end_offsets(
     topic: &str,
     stop: &AtomicBool,
 ) -> Result<Option<Vec<(i32, i64)>>, KafkaSetupError> {
-    let timeout = Duration::from_secs(10);
+    // Short attempts, so a broker that is down is reported within seconds and retried.
+    let timeout = Duration::from_secs(3);
     let mut backoff = Backoff::new();
     let partitions = loop {
         match consumer.fetch_metadata(Some(topic), timeout) {

@@ -25,7 +25,7 @@ use crate::codecs::json::decode;
 use crate::config::{Config, Envelope};
 use crate::dataflows::AnalysisConfig;
 use crate::inputs::{Inputs, Time};
-use crate::kafka::{Embedded, Kafka, TopicSpec, end_offsets, ensure_topics};
+use crate::kafka::{Embedded, Kafka, KafkaSetupError, TopicSpec, end_offsets, ensure_topics};
 use crate::model::{Change, Diff, InputTopic};
 use crate::outputs::{EncodedRow, OutputTopic};
 use crate::progress::{Progress, last_progress};
@@ -59,6 +59,22 @@ pub struct Summary {
 
 /// Runs the job until the inputs are read (`--bounded`) or `stop` is set.
 pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
+    match run_job(config, stop) {
+        // SIGINT/SIGTERM while the broker was still being waited for: nothing started, a clean stop.
+        Err(error)
+            if matches!(
+                error.root_cause().downcast_ref(),
+                Some(KafkaSetupError::Stopped)
+            ) =>
+        {
+            info!("stopped before the broker answered");
+            Ok(Summary::default())
+        }
+        result => result,
+    }
+}
+
+fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
     // The embedded broker is not Send: it lives on this thread until the workers are done.
     let embedded = match &config.brokers {
         Some(_) => None,
