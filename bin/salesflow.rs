@@ -56,6 +56,17 @@ fn run() -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Tail(args) => {
+            let config = match salesflow::tail::TailConfig::try_from(args) {
+                Ok(config) => config,
+                Err(error) => return Ok(bad_config(&error)),
+            };
+            let stop =
+                kafka::stop_flag().context("while installing the SIGINT/SIGTERM handlers")?;
+            salesflow::tail::tail(&config, &stop, &mut std::io::stdout().lock())
+                .context("tail failed")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo(args) => {
             let config = match Config::try_from(args.run) {
                 Ok(config) => config,

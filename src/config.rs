@@ -26,6 +26,58 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Start an embedded broker, produce a seeded workload into it, run the job, print the tables.
     Demo(DemoArgs),
+    /// Read a change-stream topic, fold it by key and show the current table.
+    Tail(TailArgs),
+}
+
+/// Flags of `salesflow tail`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TailArgs {
+    /// The output topic, without the prefix (e.g. sales_by_category).
+    pub topic: String,
+    /// Kafka bootstrap servers.
+    #[arg(short = 'b', long, env = "SALESFLOW_BROKERS")]
+    pub brokers: Option<String>,
+    /// Put this before the topic name.
+    #[arg(long, env = "SALESFLOW_TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// The envelope the topic was written in.
+    #[arg(long, env = "SALESFLOW_ENVELOPE", value_enum, default_value = "upsert")]
+    pub envelope: Envelope,
+    /// Read up to the end offsets seen at start, print the table and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Print rows as JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Read only committed messages.
+    #[arg(long)]
+    pub read_committed: bool,
+    /// A librdkafka property, like kcat: -X security.protocol=SASL_SSL
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_properties: Vec<String>,
+}
+
+impl TryFrom<TailArgs> for crate::tail::TailConfig {
+    type Error = ConfigError;
+
+    fn try_from(args: TailArgs) -> Result<Self, ConfigError> {
+        let bootstrap = args
+            .brokers
+            .filter(|b| !b.trim().is_empty())
+            .ok_or(ConfigError::NeedsBrokers("tail"))?;
+        Ok(crate::tail::TailConfig {
+            kafka: crate::kafka::Kafka {
+                bootstrap,
+                properties: kafka_properties(&args.kafka_properties)?,
+            },
+            topic: format!("{}{}", args.topic_prefix, args.topic),
+            envelope: args.envelope,
+            once: args.once,
+            json: args.json,
+            read_committed: args.read_committed,
+        })
+    }
 }
 
 /// Flags of `salesflow demo`.
@@ -171,9 +223,9 @@ pub enum ConfigError {
     #[error("--max-record-bytes must be at least 1 (got 0)")]
     MaxRecordBytes,
     #[error(
-        "generate needs --brokers (or SALESFLOW_BROKERS): the embedded broker lives only inside `salesflow run`"
+        "{0} needs --brokers (or SALESFLOW_BROKERS): the embedded broker lives only inside `salesflow run` and `demo`"
     )]
-    GenerateNeedsBrokers,
+    NeedsBrokers(&'static str),
     #[error("--customers and --products must be at least 1")]
     EmptyDimensions,
 }
@@ -211,7 +263,7 @@ impl TryFrom<GenerateArgs> for crate::generate::GenerateConfig {
         let bootstrap = args
             .brokers
             .filter(|b| !b.trim().is_empty())
-            .ok_or(ConfigError::GenerateNeedsBrokers)?;
+            .ok_or(ConfigError::NeedsBrokers("generate"))?;
         if args.customers == 0 || args.products == 0 {
             return Err(ConfigError::EmptyDimensions);
         }
@@ -379,7 +431,9 @@ mod tests {
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).expect("flags parse").command {
             Command::Run(args) | Command::CheckConfig(args) => args,
-            Command::Generate(_) | Command::Demo(_) => unreachable!("the tests parse `run`"),
+            Command::Generate(_) | Command::Demo(_) | Command::Tail(_) => {
+                unreachable!("the tests parse `run`")
+            }
         }
     }
 

@@ -1,18 +1,17 @@
 //! `salesflow demo`: the embedded broker, a seeded workload and the job, in one process, ending
 //! with the main tables printed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use serde_json::value::RawValue;
 
 use crate::config::Config;
-use crate::fold::upsert_table;
+use crate::fold::read_table;
 use crate::generate::{GenerateConfig, generate, workload_config};
 use crate::kafka::{Embedded, Kafka};
 use crate::runtime::{self, create_embedded_topics};
+use crate::tail::{fields as row_fields, render};
 
 /// The tables the demo prints, with the fields shown for each.
 const TABLES: [(&str, &[&str]); 5] = [
@@ -75,7 +74,7 @@ pub fn demo(
         generated.records as f64 / started.elapsed().as_secs_f64()
     );
     for (topic, fields) in TABLES {
-        let table = upsert_table(&kafka, &config.output_topic(topic))?;
+        let table = read_table(&kafka, &config.output_topic(topic), config.envelope)?;
         print_table(topic, fields, table.values());
     }
     Ok(())
@@ -83,44 +82,14 @@ pub fn demo(
 
 /// Prints rows as an aligned text table of `fields`, sorted by rank when there is one.
 fn print_table<'a>(title: &str, fields: &[&str], rows: impl Iterator<Item = &'a String>) {
-    let mut cells: Vec<Vec<String>> = rows
-        .filter_map(|row| serde_json::from_str::<HashMap<String, Box<RawValue>>>(row).ok())
-        .map(|row| {
-            fields
-                .iter()
-                .map(|f| {
-                    row.get(*f)
-                        .map(|v| v.get().trim_matches('"').to_string())
-                        .unwrap_or_default()
-                })
-                .collect()
-        })
-        .collect();
-    if fields[0] == "rank" {
-        cells.sort_by_key(|r| r[0].parse::<u32>().unwrap_or(u32::MAX));
-    }
-    let widths: Vec<usize> = (0..fields.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r[i].len())
-                .chain([fields[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    println!("{title}");
-    let line = |values: Vec<&str>| {
-        let padded: Vec<String> = values
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:>w$}"))
-            .collect();
-        println!("  {}", padded.join("  "));
+    let mut rows: Vec<Vec<(String, String)>> =
+        rows.filter_map(|row| row_fields(row).ok()).collect();
+    let rank = |row: &Vec<(String, String)>| {
+        row.iter()
+            .find(|(name, _)| name == "rank")
+            .and_then(|(_, v)| v.parse::<u32>().ok())
+            .unwrap_or(u32::MAX)
     };
-    line(fields.to_vec());
-    for row in &cells {
-        line(row.iter().map(String::as_str).collect());
-    }
-    println!();
+    rows.sort_by_key(rank);
+    println!("{title}\n{}", render(fields, &rows));
 }

@@ -1,23 +1,118 @@
-//! Reading a change-stream topic back and folding it by key into the current table.
+//! Reading a change-stream topic back and folding it by key into the current table, in any
+//! envelope: what a consumer of salesflow does, and what `salesflow tail` shows.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
+use crate::config::Envelope;
 use crate::kafka::Kafka;
 
-/// The current table of an `upsert` topic: key -> row, read up to the end offsets seen now.
-pub fn upsert_table(kafka: &Kafka, topic: &str) -> anyhow::Result<BTreeMap<String, String>> {
+/// A topic's current rows: key JSON -> row JSON.
+pub type Table = BTreeMap<String, String>;
+
+/// Folds messages of one envelope into a table.
+pub struct Fold {
+    envelope: Envelope,
+    table: Table,
+    /// For `diff`: the multiplicity of each (key, row).
+    counts: BTreeMap<(String, String), i64>,
+}
+
+#[derive(Deserialize)]
+struct DiffValue<'a> {
+    #[serde(borrow)]
+    row: &'a RawValue,
+    diff: i64,
+}
+
+#[derive(Deserialize)]
+struct DebeziumValue<'a> {
+    #[serde(borrow)]
+    after: Option<&'a RawValue>,
+}
+
+impl Fold {
+    pub fn new(envelope: Envelope) -> Self {
+        Fold {
+            envelope,
+            table: Table::new(),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// Applies one message; a value the envelope cannot read is an error naming it.
+    pub fn apply(&mut self, key: &str, value: Option<&str>) -> anyhow::Result<()> {
+        let after = match (self.envelope, value) {
+            (Envelope::Upsert, value) => value.map(str::to_string),
+            (Envelope::Debezium, Some(value)) => {
+                let change: DebeziumValue = serde_json::from_str(value)
+                    .with_context(|| format!("not a debezium value: {value}"))?;
+                change
+                    .after
+                    .filter(|a| a.get() != "null")
+                    .map(|a| a.get().to_string())
+            }
+            (Envelope::Diff, Some(value)) => {
+                let change: DiffValue = serde_json::from_str(value)
+                    .with_context(|| format!("not a diff value: {value}"))?;
+                let row = change.row.get().to_string();
+                let count = self
+                    .counts
+                    .entry((key.to_string(), row.clone()))
+                    .or_default();
+                *count += change.diff;
+                match *count {
+                    0 => {
+                        self.counts.remove(&(key.to_string(), row.clone()));
+                        if self.table.get(key) == Some(&row) {
+                            self.table.remove(key);
+                        }
+                    }
+                    _ => drop(self.table.insert(key.to_string(), row)),
+                }
+                return Ok(());
+            }
+            // Tombstones in the change-log envelopes: nothing to fold (compaction markers).
+            (_, None) => return Ok(()),
+        };
+        match after {
+            Some(row) => self.table.insert(key.to_string(), row),
+            None => self.table.remove(key),
+        };
+        Ok(())
+    }
+
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+}
+
+/// A consumer of every partition of `topic` from its beginning, and the end offsets seen now.
+pub fn consume_from_start(
+    kafka: &Kafka,
+    topic: &str,
+    read_committed: bool,
+) -> anyhow::Result<(BaseConsumer, BTreeMap<i32, i64>)> {
     let consumer: BaseConsumer = kafka
         .client_config()
         .set("group.id", "salesflow-fold")
         .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        // Each partition is read to its end once; do not idle at every end.
+        .set(
+            "isolation.level",
+            if read_committed {
+                "read_committed"
+            } else {
+                "read_uncommitted"
+            },
+        )
+        // Each partition is read to its end; do not idle at every end.
         .set("fetch.wait.max.ms", "10")
         .create()
         .context("while creating a consumer")?;
@@ -25,32 +120,115 @@ pub fn upsert_table(kafka: &Kafka, topic: &str) -> anyhow::Result<BTreeMap<Strin
     let metadata = consumer
         .fetch_metadata(Some(topic), timeout)
         .with_context(|| format!("while reading {topic}"))?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .flat_map(|t| t.partitions())
+        .map(|p| p.id())
+        .collect();
+    anyhow::ensure!(!partitions.is_empty(), "topic {topic} does not exist");
     let mut ends = BTreeMap::new();
     let mut list = TopicPartitionList::new();
-    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-        let (_, high) = consumer.fetch_watermarks(topic, partition.id(), timeout)?;
-        if high > 0 {
-            ends.insert(partition.id(), high);
-            list.add_partition_offset(topic, partition.id(), Offset::Beginning)?;
-        }
+    for partition in partitions {
+        let (_, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+        ends.insert(partition, high);
+        list.add_partition_offset(topic, partition, Offset::Beginning)?;
     }
     consumer.assign(&list)?;
-    let mut table = BTreeMap::new();
+    Ok((consumer, ends))
+}
+
+/// Key and value of a message as text.
+pub fn text_of(message: &BorrowedMessage<'_>) -> (Option<String>, Option<String>) {
+    let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
+    (text(message.key()), text(message.payload()))
+}
+
+/// The current table of `topic`, read up to the end offsets seen now.
+pub fn read_table(kafka: &Kafka, topic: &str, envelope: Envelope) -> anyhow::Result<Table> {
+    let (consumer, mut ends) = consume_from_start(kafka, topic, true)?;
+    ends.retain(|_, end| *end > 0);
+    let mut fold = Fold::new(envelope);
     while !ends.is_empty() {
         let message = consumer
-            .poll(timeout)
+            .poll(Duration::from_secs(10))
             .with_context(|| format!("{topic} stopped before its end"))??;
         if message.offset() + 1 >= ends.get(&message.partition()).copied().unwrap_or(0) {
             ends.remove(&message.partition());
         }
-        let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
-        let Some(key) = text(message.key()) else {
-            continue;
-        };
-        match text(message.payload()) {
-            Some(row) => table.insert(key, row),
-            None => table.remove(&key),
-        };
+        if let (Some(key), value) = text_of(&message) {
+            fold.apply(&key, value.as_deref())?;
+        }
     }
-    Ok(table)
+    Ok(fold.table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_envelope_folds_to_the_same_table() {
+        let (old, new) = (r#"{"k":1,"v":1}"#, r#"{"k":1,"v":2}"#);
+        let mut upsert = Fold::new(Envelope::Upsert);
+        upsert.apply("a", Some(old)).expect("ok");
+        upsert.apply("a", Some(new)).expect("ok");
+        upsert.apply("b", Some(old)).expect("ok");
+        upsert.apply("b", None).expect("ok");
+
+        let mut debezium = Fold::new(Envelope::Debezium);
+        debezium
+            .apply(
+                "a",
+                Some(&format!(
+                    r#"{{"before":null,"after":{old},"op":"c","ts_ms":1}}"#
+                )),
+            )
+            .expect("ok");
+        debezium
+            .apply(
+                "a",
+                Some(&format!(
+                    r#"{{"before":{old},"after":{new},"op":"u","ts_ms":2}}"#
+                )),
+            )
+            .expect("ok");
+        debezium
+            .apply(
+                "b",
+                Some(&format!(
+                    r#"{{"before":null,"after":{old},"op":"c","ts_ms":1}}"#
+                )),
+            )
+            .expect("ok");
+        debezium
+            .apply(
+                "b",
+                Some(&format!(
+                    r#"{{"before":{old},"after":null,"op":"d","ts_ms":2}}"#
+                )),
+            )
+            .expect("ok");
+
+        let mut diff = Fold::new(Envelope::Diff);
+        for (key, row, d) in [
+            ("a", old, 1),
+            ("a", old, -1),
+            ("a", new, 1),
+            ("b", old, 1),
+            ("b", old, -1),
+        ] {
+            diff.apply(
+                key,
+                Some(&format!(r#"{{"row":{row},"diff":{d},"time":1}}"#)),
+            )
+            .expect("ok");
+        }
+
+        let expected: Table = [("a".to_string(), new.to_string())].into();
+        assert_eq!(upsert.table(), &expected);
+        assert_eq!(debezium.table(), &expected);
+        assert_eq!(diff.table(), &expected);
+        assert!(diff.apply("a", Some("not json")).is_err());
+    }
 }

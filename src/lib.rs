@@ -19,6 +19,7 @@ pub mod runner;
 pub mod runtime;
 pub mod sink;
 pub mod source;
+pub mod tail;
 pub mod workload;
 
 /// The analyses, as pure functions from collections to collections (no I/O).

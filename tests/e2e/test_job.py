@@ -8,6 +8,7 @@ Needs SALESFLOW_TEST_BROKERS (fails loudly without it); see conftest.py.
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 import zlib
@@ -97,6 +98,16 @@ def test_bounded_run_matches_oracle(brokers, salesflow_bin, base_seed, prefix, e
     harness.run_bounded(salesflow_bin, brokers, prefix, envelope)
     outputs = harness.read_all(brokers, prefix)
     check_tables(oracle(records), outputs, envelope, "bounded run")
+    # `salesflow tail --once --json` folds each topic to exactly what this client folds.
+    for topic in ("sales_by_category", "sales_by_customer", "top_products_by_units"):
+        shown = subprocess.run(
+            [salesflow_bin, "tail", topic, "-b", brokers, "--topic-prefix", prefix,
+             "--envelope", envelope, "--once", "--json"],
+            check=True, capture_output=True, text=True, timeout=60).stdout
+        canonical = lambda row: json.dumps(row, sort_keys=True, default=str)  # noqa: E731
+        tailed = sorted(canonical(harness.parse_json(line.encode(), f"tail {topic}")) for line in shown.splitlines())
+        folded = sorted(canonical(row) for row in harness.fold(outputs[topic], envelope).values())
+        assert tailed == folded, f"tail {topic} ({envelope}) differs from the Python fold"
 
 
 # ---- 2. dead letters ---------------------------------------------------------------------------
