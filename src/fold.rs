@@ -2,7 +2,7 @@
 //! envelope: what a consumer of salesflow does, and what `salesflow tail` shows.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -144,22 +144,56 @@ pub fn text_of(message: &BorrowedMessage<'_>) -> (Option<String>, Option<String>
     (text(message.key()), text(message.payload()))
 }
 
-/// The current table of `topic`, read up to the end offsets seen now.
-pub fn read_table(kafka: &Kafka, topic: &str, envelope: Envelope) -> anyhow::Result<Table> {
+/// Hands every message of `topic`, from its beginning up to the end offsets seen now, to `each`.
+pub fn read_to_end(
+    kafka: &Kafka,
+    topic: &str,
+    mut each: impl FnMut(&BorrowedMessage<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let (consumer, mut ends) = consume_from_start(kafka, topic, true)?;
     ends.retain(|_, end| *end > 0);
-    let mut fold = Fold::new(envelope);
+    let mut last_seen = Instant::now();
     while !ends.is_empty() {
-        let message = consumer
-            .poll(Duration::from_secs(10))
-            .with_context(|| format!("{topic} stopped before its end"))??;
-        if message.offset() + 1 >= ends.get(&message.partition()).copied().unwrap_or(0) {
-            ends.remove(&message.partition());
-        }
-        if let (Some(key), value) = text_of(&message) {
-            fold.apply(&key, value.as_deref())?;
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(message) => {
+                let message = message.with_context(|| format!("while reading {topic}"))?;
+                if message.offset() + 1 >= ends.get(&message.partition()).copied().unwrap_or(0) {
+                    ends.remove(&message.partition());
+                }
+                last_seen = Instant::now();
+                each(&message)?;
+            }
+            None => {
+                // Transaction markers end a partition without a record: trust the position then.
+                let positions = consumer
+                    .position()
+                    .with_context(|| format!("while reading {topic}"))?;
+                ends.retain(|partition, end| {
+                    let position = positions
+                        .find_partition(topic, *partition)
+                        .map(|e| e.offset());
+                    !matches!(position, Some(Offset::Offset(o)) if o >= *end)
+                });
+                anyhow::ensure!(
+                    last_seen.elapsed() < STALL,
+                    "{topic} stopped before its end offsets"
+                );
+            }
         }
     }
+    Ok(())
+}
+
+/// How long a read may see nothing new before it gives up.
+const STALL: Duration = Duration::from_secs(30);
+
+/// The current table of `topic`, read up to the end offsets seen now.
+pub fn read_table(kafka: &Kafka, topic: &str, envelope: Envelope) -> anyhow::Result<Table> {
+    let mut fold = Fold::new(envelope);
+    read_to_end(kafka, topic, |message| match text_of(message) {
+        (Some(key), value) => fold.apply(&key, value.as_deref()),
+        (None, _) => Ok(()),
+    })?;
     Ok(fold.table)
 }
 

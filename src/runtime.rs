@@ -316,10 +316,14 @@ fn resume_point(
     stop: &AtomicBool,
 ) -> anyhow::Result<Option<Progress>> {
     let topic = config.output_topic(PROGRESS_TOPIC);
-    let consumer = kafka.consumer(&config.job)?;
-    let ends = end_offsets(&consumer, &kafka.bootstrap, &topic, stop)?.unwrap_or_default();
-    let resume = last_progress(kafka, &topic, &config.job, &ends)
-        .with_context(|| format!("while reading {topic}"))?;
+    // A topic created a moment ago may not have a leader yet: wait until its offsets answer.
+    end_offsets(
+        &kafka.consumer(&config.job)?,
+        &kafka.bootstrap,
+        &topic,
+        stop,
+    )?;
+    let resume = last_progress(kafka, &topic, &config.job)?;
     if let Some(progress) = &resume {
         info!(time = progress.time, "resuming after the last progress");
     }
