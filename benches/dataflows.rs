@@ -3,13 +3,16 @@
 //! `cargo bench --bench dataflows` measures throughput with criterion: each iteration is one
 //! step of `STEP` changes after a load of 100k customers, 10k products and `INITIAL_ORDERS` orders.
 //! `cargo bench --bench dataflows -- --report` prints, without criterion, one longer run per
-//! worker count (throughput, p50/p99 step time) and the state's memory per live order after
-//! loading 1M orders.
+//! worker count, with every analysis and with the sales analyses alone (throughput, p50/p99 step
+//! time), and the state's memory per live order after loading 1M orders.
+//!
+//! Records enter as the bytes a producer writes, so decoding is part of every figure.
 
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use salesflow::runner::{RunConfig, RunOutput, run};
+use salesflow::model::{Change, OutputTopic};
+use salesflow::runner::{RawRecord, RunConfig, RunOutput, run};
 use salesflow::workload::{Mix, WorkloadConfig, workload};
 
 /// Changes per step (one timely timestamp), as one poll of a busy Kafka source would bring.
@@ -29,16 +32,36 @@ fn config(steps: usize, initial_orders: usize) -> WorkloadConfig {
 }
 
 /// Runs the load and then `steps` timed steps; returns the output and how many steps were load.
-fn load_and_run(workers: usize, steps: usize, initial_orders: usize) -> (RunOutput, usize) {
+fn load_and_run(
+    workers: usize,
+    steps: usize,
+    initial_orders: usize,
+    sales_only: bool,
+) -> (RunOutput, usize) {
     let w = workload(&config(steps, initial_orders));
     let loaded = w.load.len();
-    let mut all = w.load;
-    all.extend(w.changes);
-    let run_config = RunConfig {
+    let mut all = raw(w.load);
+    all.extend(raw(w.changes));
+    let mut run_config = RunConfig {
         collect: false,
         ..RunConfig::new(workers)
     };
+    if sales_only {
+        run_config.analysis.selected.retain(|topic| {
+            !matches!(
+                topic,
+                OutputTopic::Alerts | OutputTopic::StockLevels | OutputTopic::DataQuality
+            )
+        });
+    }
     (run(&run_config, all), loaded)
+}
+
+fn raw(steps: Vec<Vec<Change>>) -> Vec<Vec<RawRecord>> {
+    steps
+        .iter()
+        .map(|step| step.iter().map(RawRecord::of).collect())
+        .collect()
 }
 
 fn order_changes(c: &mut Criterion) {
@@ -51,7 +74,7 @@ fn order_changes(c: &mut Criterion) {
     for workers in [1, 2] {
         group.bench_function(BenchmarkId::new("workers", workers), |b| {
             b.iter_custom(|iters| {
-                let (output, loaded) = load_and_run(workers, iters as usize, INITIAL_ORDERS);
+                let (output, loaded) = load_and_run(workers, iters as usize, INITIAL_ORDERS, false);
                 output.step_durations[loaded..].iter().sum()
             })
         });
@@ -76,16 +99,21 @@ fn status_kb(field: &str) -> u64 {
 }
 
 fn report() {
-    println!("| workers | timed changes | changes/s | p50 step | p99 step |");
-    println!("|---|---|---|---|---|");
-    for workers in [1, 2] {
+    println!("| workers | analyses | timed changes | changes/s | p50 step | p99 step |");
+    println!("|---|---|---|---|---|---|");
+    for (workers, sales_only) in [(1, false), (1, true), (2, false), (2, true)] {
         let steps = 100;
-        let (output, loaded) = load_and_run(workers, steps, INITIAL_ORDERS);
+        let (output, loaded) = load_and_run(workers, steps, INITIAL_ORDERS, sales_only);
         let mut timed = output.step_durations[loaded..].to_vec();
         let total: Duration = timed.iter().sum();
         timed.sort();
         println!(
-            "| {workers} | {} | {:.0} | {:.1} ms | {:.1} ms |",
+            "| {workers} | {} | {} | {:.0} | {:.1} ms | {:.1} ms |",
+            if sales_only {
+                "sales and top products"
+            } else {
+                "all"
+            },
             steps * STEP,
             (steps * STEP) as f64 / total.as_secs_f64(),
             percentile(&timed, 0.5).as_secs_f64() * 1e3,
@@ -95,14 +123,14 @@ fn report() {
     // Memory: 1M orders loaded on 2 workers. The workload itself sits in memory before the run,
     // so the state is the peak during the run less the resident size just before it.
     let orders = 1_000_000;
-    let w = workload(&config(0, orders));
+    let load = raw(workload(&config(0, orders)).load);
     let before_kb = status_kb("VmRSS:");
     let run_config = RunConfig {
         collect: false,
         ..RunConfig::new(2)
     };
     let started = std::time::Instant::now();
-    run(&run_config, w.load);
+    run(&run_config, load);
     let elapsed = started.elapsed();
     let peak_kb = status_kb("VmHWM:");
     let state = (peak_kb.saturating_sub(before_kb)) * 1024;

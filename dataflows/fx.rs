@@ -37,17 +37,9 @@ pub fn convert<'s, T: Time>(
         })
         .as_collection();
 
-    let rates_by_bucket = with_base_rate(rates, base_currency)
+    let rates_by_bucket = spread(rates, base_currency)
         .inner
-        .flat_map(|((currency, rate), time, diff)| {
-            (0..BUCKETS).map(move |bucket| {
-                (
-                    ((currency, bucket), ()),
-                    time.clone(),
-                    RateDiff::of(rate, diff),
-                )
-            })
-        })
+        .map(|((key, rate), time, diff)| ((key, ()), time, RateDiff::of(rate, diff)))
         .as_collection()
         .arrange_by_key_named("fx: rates by currency");
 
@@ -59,8 +51,19 @@ pub fn convert<'s, T: Time>(
     counts.concat(revenue)
 }
 
-fn bucket_of(group: &GroupKey) -> u8 {
-    (group.hashed() % u64::from(BUCKETS)) as u8
+/// The join bucket of whatever is converted, by its hash.
+pub fn bucket_of(data: &impl Hashable<Output = u64>) -> u8 {
+    (data.hashed() % u64::from(BUCKETS)) as u8
+}
+
+/// Every rate (the base currency's pinned to 1) once per bucket, keyed `(currency, bucket)`: the
+/// other side of a join with amounts keyed by their currency and [`bucket_of`].
+pub fn spread<'s, T: Time>(
+    rates: VecCollection<'s, T, (Currency, Rate)>,
+    base_currency: Currency,
+) -> VecCollection<'s, T, ((Currency, u8), Rate)> {
+    with_base_rate(rates, base_currency)
+        .flat_map(|(currency, rate)| (0..BUCKETS).map(move |bucket| ((currency, bucket), rate)))
 }
 
 /// The rates with the base currency pinned to 1: an fx record for the base currency is ignored.

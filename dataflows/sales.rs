@@ -15,7 +15,8 @@ use super::left_join::left_join;
 use super::per_time::pre_aggregate;
 use super::{AnalysisConfig, Tables, Time, fx, last_hour};
 use crate::model::{
-    AgeBand, Currency, CustomerId, Day, Figures, Gender, Hour, Month, ProductId, Status, dimension,
+    AgeBand, Currency, CustomerId, Day, Figures, Gender, Hour, Month, OutputTopic, ProductId,
+    Status, dimension,
 };
 
 /// The sales outputs, one field per output topic, each row `(key, figures)` in value form.
@@ -44,7 +45,11 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
         customers,
         products,
         rates,
+        ..
     } = tables;
+
+    let wanted = wanted_kinds(config);
+    let wants = move |kind: Kind| wanted[kind as usize];
 
     // The latest-hour window is anchored on every current order, live or not.
     let timestamps = orders.clone().map(|(_, order)| order.ts);
@@ -53,13 +58,18 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
         let figures = Figures::of_order(&order);
         Some(((order.status.is_live(), order), figures))
     });
-    let status = all_orders
-        .clone()
-        .map(|(_, order)| (GroupKey::Status(order.status), order.currency));
+    let mut parts = Vec::new();
+    if wants(Kind::Status) {
+        parts.push(
+            all_orders
+                .clone()
+                .map(|(_, order)| (GroupKey::Status(order.status), order.currency)),
+        );
+    }
     let live = all_orders.filter(|(live, _)| *live).map(|(_, order)| order);
 
     // Keys an order determines by itself: a late order lands in its own hour, not the latest.
-    let direct = live.clone().flat_map(|order| {
+    parts.push(live.clone().flat_map(move |order| {
         let currency = order.currency;
         [
             GroupKey::Total,
@@ -71,51 +81,67 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
             GroupKey::Customer(order.customer_id.clone()),
             GroupKey::Product(order.product_id),
         ]
+        .into_iter()
+        .filter(move |group| wants(group.kind()))
         .map(move |group| (group, currency))
-    });
+    }));
 
     // An order of an unknown customer or product counts under `unknown` until it arrives.
-    let by_customer_dims = left_join(
-        live.clone()
-            .map(|order| (order.customer_id, order.currency)),
-        customers.map(|(id, customer)| {
-            let segment = GroupKey::Segment(
-                Gender::of(customer.gender.as_deref()),
-                AgeBand::of(customer.age),
-            );
-            (
-                id,
+    if wants(Kind::Segment) || wants(Kind::Country) {
+        parts.push(
+            left_join(
+                live.clone()
+                    .map(|order| (order.customer_id, order.currency)),
+                customers.map(|(id, customer)| {
+                    let segment = GroupKey::Segment(
+                        Gender::of(customer.gender.as_deref()),
+                        AgeBand::of(customer.age),
+                    );
+                    (
+                        id,
+                        (
+                            segment,
+                            GroupKey::Country(dimension(customer.country.as_ref())),
+                        ),
+                    )
+                }),
                 (
-                    segment,
-                    GroupKey::Country(dimension(customer.country.as_ref())),
+                    GroupKey::Segment(Gender::Unknown, AgeBand::Unknown),
+                    GroupKey::Country(unknown()),
                 ),
+                "orders by customer",
             )
-        }),
-        (
-            GroupKey::Segment(Gender::Unknown, AgeBand::Unknown),
-            GroupKey::Country(unknown()),
-        ),
-        "orders by customer",
-    )
-    .flat_map(|(_, currency, (segment, country))| [(segment, currency), (country, currency)]);
-    let by_product_dims = left_join(
-        live.clone().map(|order| (order.product_id, order.currency)),
-        products
-            .map(|(id, product)| (id, GroupKey::Category(dimension(product.category.as_ref())))),
-        GroupKey::Category(unknown()),
-        "orders by product",
-    )
-    .map(|(_, currency, category)| (category, currency));
-    let recent = last_hour::recent_products(timestamps, live);
+            .flat_map(move |(_, currency, (segment, country))| {
+                [(segment, currency), (country, currency)]
+                    .into_iter()
+                    .filter(move |(group, _)| wants(group.kind()))
+            }),
+        );
+    }
+    if wants(Kind::Category) {
+        parts.push(
+            left_join(
+                live.clone().map(|order| (order.product_id, order.currency)),
+                products.map(|(id, product)| {
+                    (id, GroupKey::Category(dimension(product.category.as_ref())))
+                }),
+                GroupKey::Category(unknown()),
+                "orders by product",
+            )
+            .map(|(_, currency, category)| (category, currency)),
+        );
+    }
+    if wants(Kind::RecentProduct) {
+        parts.push(last_hour::recent_products(timestamps, live));
+    }
 
     // The orders of one batch that share a group collapse here, before any exchange; so do the
     // left joins' `unknown` rows and their retractions.
+    let [first, rest @ ..] = &parts[..] else {
+        unreachable!("the keys orders determine by themselves are always a part")
+    };
     let native = pre_aggregate(
-        direct
-            .concat(status)
-            .concat(by_customer_dims)
-            .concat(by_product_dims)
-            .concat(recent),
+        first.clone().concatenate(rest.iter().cloned()),
         "sums per group",
     );
 
@@ -184,6 +210,34 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
             _ => None,
         }),
     }
+}
+
+/// Which group kinds the selected outputs need, by `Kind as usize`.
+fn wanted_kinds(config: &AnalysisConfig) -> [bool; Kind::COUNT] {
+    let mut wanted = [false; Kind::COUNT];
+    for topic in &config.selected {
+        let kind = match topic {
+            OutputTopic::SalesTotal => Kind::Total,
+            OutputTopic::SalesByCategory => Kind::Category,
+            OutputTopic::SalesBySegment => Kind::Segment,
+            OutputTopic::SalesByCountry => Kind::Country,
+            OutputTopic::SalesByPaymentMethod => Kind::PaymentMethod,
+            OutputTopic::SalesByCurrency => Kind::Currency,
+            OutputTopic::SalesByHour => Kind::Hour,
+            OutputTopic::SalesByDay => Kind::Day,
+            OutputTopic::SalesByMonth => Kind::Month,
+            OutputTopic::SalesByCustomer => Kind::Customer,
+            OutputTopic::OrdersByStatus => Kind::Status,
+            OutputTopic::TopProductsByUnits | OutputTopic::TopProductsByRevenue => Kind::Product,
+            OutputTopic::TopProductsLastHour => Kind::RecentProduct,
+            OutputTopic::StockLevels
+            | OutputTopic::Alerts
+            | OutputTopic::DataQuality
+            | OutputTopic::DeadLetters => continue,
+        };
+        wanted[kind as usize] = true;
+    }
+    wanted
 }
 
 fn unknown() -> SmolStr {

@@ -9,8 +9,8 @@ use smol_str::SmolStr;
 use timely::progress::Timestamp;
 
 use super::left_join::left_join;
-use super::{SalesViews, Time};
-use crate::model::{Figures, Product, ProductId, ReadingOrder, dimension};
+use super::{AnalysisConfig, SalesViews, Time};
+use crate::model::{Figures, OutputTopic, Product, ProductId, ReadingOrder, dimension};
 
 /// How many products a ranking holds.
 pub const TOP: usize = 10;
@@ -39,14 +39,21 @@ pub struct TopProductsViews<'s, T: Timestamp> {
 pub fn top_products<'s, T: Time>(
     sales: &SalesViews<'s, T>,
     products: VecCollection<'s, T, (ProductId, Product)>,
+    config: &AnalysisConfig,
 ) -> TopProductsViews<'s, T> {
+    let scope = products.inner.scope();
     let labels =
         products.map(|(id, product)| (id, (product.name, dimension(product.category.as_ref()))));
     let by_units = |f: &Figures| i128::from(f.units);
     let by_revenue = |f: &Figures| f.revenue.0;
-    let named = |ranked, name| {
+    let named = |topic: OutputTopic,
+                 ranked: &dyn Fn() -> VecCollection<'s, T, (ProductId, (u32, Figures))>,
+                 name| {
+        if !config.wants(topic) {
+            return super::empty(scope);
+        }
         left_join(
-            ranked,
+            ranked(),
             labels.clone(),
             (None, SmolStr::new_static("unknown")),
             name,
@@ -65,19 +72,24 @@ pub fn top_products<'s, T: Time>(
     };
     TopProductsViews {
         top_products_by_units: named(
-            top_k(sales.by_product.clone(), by_units, "top by units"),
+            OutputTopic::TopProductsByUnits,
+            &|| top_k(sales.by_product.clone(), by_units, "top by units"),
             "top by units",
         ),
         top_products_by_revenue: named(
-            top_k(sales.by_product.clone(), by_revenue, "top by revenue"),
+            OutputTopic::TopProductsByRevenue,
+            &|| top_k(sales.by_product.clone(), by_revenue, "top by revenue"),
             "top by revenue",
         ),
         top_products_last_hour: named(
-            top_k(
-                sales.by_product_last_hour.clone(),
-                by_units,
-                "top in the last hour",
-            ),
+            OutputTopic::TopProductsLastHour,
+            &|| {
+                top_k(
+                    sales.by_product_last_hour.clone(),
+                    by_units,
+                    "top in the last hour",
+                )
+            },
             "top in the last hour",
         ),
     }

@@ -1,12 +1,15 @@
 //! Command-line flags and environment, validated once: clap `Args` (raw) -> `Config` (checked).
 //! Nothing else in salesflow reads flags or the environment.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::codecs::json::DecodeConfig;
-use crate::model::{Currency, InputTopic};
+use crate::cluster::ClusterConfig;
+use crate::codecs::json::{DecodeConfig, parse_cents};
+use crate::dataflows::{AlertRules, AnalysisConfig};
+use crate::model::{Currency, InputTopic, Money, OutputTopic};
 
 /// Real-time e-commerce sales analytics: Kafka in, exact incremental change streams out.
 #[derive(Parser, Debug)]
@@ -160,6 +163,28 @@ pub struct RunArgs {
     #[arg(short = 'w', long, env = "SALESFLOW_WORKERS", default_value_t = 1)]
     pub workers: usize,
 
+    /// Processes in the cluster (each with --workers threads).
+    #[arg(long, env = "SALESFLOW_PROCESSES", default_value_t = 1)]
+    pub processes: usize,
+
+    /// This process's index, 0-based; by default the ordinal ending the host name (salesflow-3 is
+    /// process 3), as in a Kubernetes StatefulSet.
+    #[arg(long, env = "SALESFLOW_PROCESS")]
+    pub process: Option<usize>,
+
+    /// host:port of every process, in index order, comma-separated (this one's included); or one
+    /// entry with `{i}` for the index, such as salesflow-{i}.salesflow-peers:2101.
+    #[arg(long, env = "SALESFLOW_PEERS", value_delimiter = ',')]
+    pub peers: Vec<String>,
+
+    /// Serve /metrics (Prometheus), /healthz and /readyz here, e.g. 0.0.0.0:9100.
+    #[arg(long, env = "SALESFLOW_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+
+    /// Seconds to keep trying to reach the other processes before exiting 1.
+    #[arg(long, env = "SALESFLOW_PEER_TIMEOUT_SECS", default_value_t = 120)]
+    pub peer_timeout_secs: u64,
+
     /// Read every input up to the end offsets seen at start, write all outputs, then exit 0.
     #[arg(long)]
     pub bounded: bool,
@@ -199,6 +224,26 @@ pub struct RunArgs {
     /// Name of the inventory topic.
     #[arg(long, default_value = "inventory")]
     pub inventory_topic: String,
+
+    /// The outputs to maintain, comma-separated (e.g. alerts,stock_levels), or all.
+    #[arg(long, env = "SALESFLOW_ANALYSES", default_value = "all")]
+    pub analyses: String,
+
+    /// `high_value_order` alerts fire for an order worth at least this (base currency).
+    #[arg(long, default_value = "5000.00")]
+    pub high_value_order: String,
+
+    /// `ip_burst` alerts fire at this many live orders from one ip in one bucket.
+    #[arg(long, default_value_t = 5)]
+    pub ip_burst: i64,
+
+    /// `customer_burst` alerts fire at this many live orders from one customer in one bucket.
+    #[arg(long, default_value_t = 5)]
+    pub customer_burst: i64,
+
+    /// Width in minutes of the UTC-aligned buckets of the burst alerts.
+    #[arg(long, default_value_t = 10)]
+    pub burst_bucket_minutes: i64,
 }
 
 /// A flag or variable that cannot work, with what to change.
@@ -228,6 +273,144 @@ pub enum ConfigError {
     NeedsBrokers(&'static str),
     #[error("--customers and --products must be at least 1")]
     EmptyDimensions,
+    #[error("--analyses: {0:?} is not an output; choose from all, {names}", names = analysis_names())]
+    UnknownAnalysis(String),
+    #[error("--analyses must name at least one output, or all")]
+    NoAnalyses,
+    #[error("--high-value-order {0:?} is not an amount such as 5000.00")]
+    HighValue(String),
+    #[error("--{flag} must be at least 1 (got {value})")]
+    AtLeastOne { flag: &'static str, value: i64 },
+    #[error(
+        "--peers lists {listed} addresses but --processes is {processes}: list every process, in index order"
+    )]
+    Peers { listed: usize, processes: usize },
+    #[error("--peers {0:?} is not host:port")]
+    PeerAddress(String),
+    #[error(
+        "--process is {process} but --processes is {processes}: the index must be below the count"
+    )]
+    ProcessIndex { process: usize, processes: usize },
+    #[error(
+        "no --process given and the host name {0:?} does not end in an ordinal like salesflow-3"
+    )]
+    NoOrdinal(String),
+}
+
+/// The cluster this process belongs to, or `None` when it runs alone.
+fn cluster(args: &RunArgs) -> Result<Option<ClusterConfig>, ConfigError> {
+    if args.processes == 0 {
+        return Err(ConfigError::AtLeastOne {
+            flag: "processes",
+            value: 0,
+        });
+    }
+    if args.processes == 1 {
+        return Ok(None);
+    }
+    if args.brokers.as_deref().is_none_or(|b| b.trim().is_empty()) {
+        return Err(ConfigError::NeedsBrokers("a cluster (--processes above 1)"));
+    }
+    let peers: Vec<String> = match &args.peers[..] {
+        [template] if template.contains("{i}") => (0..args.processes)
+            .map(|i| template.trim().replace("{i}", &i.to_string()))
+            .collect(),
+        listed => listed.iter().map(|p| p.trim().to_string()).collect(),
+    };
+    if peers.len() != args.processes {
+        return Err(ConfigError::Peers {
+            listed: peers.len(),
+            processes: args.processes,
+        });
+    }
+    if let Some(bad) = peers.iter().find(|p| {
+        p.rsplit_once(':')
+            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+    }) {
+        return Err(ConfigError::PeerAddress(bad.clone()));
+    }
+    let process = match args.process {
+        Some(process) => process,
+        None => ordinal(&host_name())?,
+    };
+    if process >= args.processes {
+        return Err(ConfigError::ProcessIndex {
+            process,
+            processes: args.processes,
+        });
+    }
+    Ok(Some(ClusterConfig {
+        process,
+        peers,
+        deadline: Duration::from_secs(args.peer_timeout_secs),
+    }))
+}
+
+/// The pod's host name: `HOSTNAME` (set in every container), else the kernel's.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// `salesflow-3` -> 3: a StatefulSet pod's ordinal.
+fn ordinal(host: &str) -> Result<usize, ConfigError> {
+    host.rsplit_once('-')
+        .and_then(|(_, n)| n.parse().ok())
+        .ok_or_else(|| ConfigError::NoOrdinal(host.to_string()))
+}
+
+fn analysis_names() -> String {
+    OutputTopic::ANALYSES.map(OutputTopic::name).join(", ")
+}
+
+/// `all`, or a comma-separated list of output names.
+fn selected_analyses(list: &str) -> Result<BTreeSet<OutputTopic>, ConfigError> {
+    if list.trim() == "all" {
+        return Ok(OutputTopic::ANALYSES.into_iter().collect());
+    }
+    let selected = list
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            OutputTopic::ANALYSES
+                .into_iter()
+                .find(|topic| topic.name() == name)
+                .ok_or_else(|| ConfigError::UnknownAnalysis(name.to_string()))
+        })
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    if selected.is_empty() {
+        return Err(ConfigError::NoAnalyses);
+    }
+    Ok(selected)
+}
+
+fn alert_rules(args: &RunArgs) -> Result<AlertRules, ConfigError> {
+    let high_value = parse_cents(&args.high_value_order)
+        .filter(|cents| *cents >= 0)
+        .ok_or_else(|| ConfigError::HighValue(args.high_value_order.clone()))?;
+    for (flag, value) in [
+        ("ip-burst", args.ip_burst),
+        ("customer-burst", args.customer_burst),
+        ("burst-bucket-minutes", args.burst_bucket_minutes),
+    ] {
+        if value < 1 {
+            return Err(ConfigError::AtLeastOne { flag, value });
+        }
+    }
+    Ok(AlertRules {
+        high_value: Money::from_cents(i128::from(high_value)),
+        ip_burst: args.ip_burst,
+        customer_burst: args.customer_burst,
+        bucket_ms: args.burst_bucket_minutes.saturating_mul(60_000),
+    })
 }
 
 /// Properties salesflow sets itself, because its guarantees depend on them.
@@ -301,6 +484,10 @@ pub struct Config {
     pub decode: DecodeConfig,
     pub epoch: Duration,
     pub output_partitions: i32,
+    pub analysis: AnalysisConfig,
+    /// `None`: this process is the whole job.
+    pub cluster: Option<ClusterConfig>,
+    pub metrics_addr: Option<String>,
     input_topics: [String; 5],
 }
 
@@ -331,6 +518,12 @@ impl TryFrom<RunArgs> for Config {
             return Err(ConfigError::Job(args.job));
         }
         let kafka_properties = kafka_properties(&args.kafka_properties)?;
+        let cluster = cluster(&args)?;
+        let analysis = AnalysisConfig {
+            base_currency,
+            rules: alert_rules(&args)?,
+            selected: selected_analyses(&args.analyses)?,
+        };
         let topics = [
             ("orders-topic", args.orders_topic),
             ("customers-topic", args.customers_topic),
@@ -358,6 +551,9 @@ impl TryFrom<RunArgs> for Config {
             },
             epoch: Duration::from_millis(args.epoch_ms),
             output_partitions: args.output_partitions,
+            analysis,
+            cluster,
+            metrics_addr: args.metrics_addr.filter(|a| !a.trim().is_empty()),
             input_topics,
         })
     }
@@ -389,11 +585,39 @@ impl Config {
             format!("topic_prefix = {:?}", self.topic_prefix),
             format!("envelope = {:?}", self.envelope).to_lowercase(),
             format!("workers = {}", self.workers),
+            match &self.cluster {
+                Some(c) => format!(
+                    "cluster = process {} of {}, peers {}",
+                    c.process,
+                    c.peers.len(),
+                    c.peers.join(",")
+                ),
+                None => "cluster = (one process)".to_string(),
+            },
             format!("bounded = {}", self.bounded),
             format!("base_currency = {}", self.decode.base_currency),
             format!("max_record_bytes = {}", self.decode.max_record_bytes),
             format!("epoch_ms = {}", self.epoch.as_millis()),
             format!("output_partitions = {}", self.output_partitions),
+            format!(
+                "analyses = {}",
+                self.analysis
+                    .selected
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            format!(
+                "high_value_order = {}",
+                crate::model::format_cents(self.analysis.rules.high_value.cents())
+            ),
+            format!("ip_burst = {}", self.analysis.rules.ip_burst),
+            format!("customer_burst = {}", self.analysis.rules.customer_burst),
+            format!(
+                "burst_bucket_minutes = {}",
+                self.analysis.rules.bucket_ms / 60_000
+            ),
         ];
         for topic in InputTopic::ALL {
             lines.push(format!(
@@ -439,8 +663,46 @@ mod tests {
 
     #[test]
     fn every_bad_flag_gets_a_sentence_naming_it() {
-        let cases: [(&[&str], &str); 6] = [
+        let cases: [(&[&str], &str); 14] = [
             (&["--workers", "0"], "--workers"),
+            (
+                &["--analyses", "sales_total,salez"],
+                "\"salez\" is not an output",
+            ),
+            (&["--analyses", ","], "--analyses must name"),
+            (&["--high-value-order", "5k"], "--high-value-order"),
+            (&["--ip-burst", "0"], "--ip-burst"),
+            (&["--burst-bucket-minutes", "0"], "--burst-bucket-minutes"),
+            (
+                &["--processes", "2", "--peers", "a:1,b:2"],
+                "needs --brokers",
+            ),
+            (
+                &[
+                    "-b",
+                    "k:9092",
+                    "--processes",
+                    "3",
+                    "--peers",
+                    "a:1,b:2",
+                    "--process",
+                    "0",
+                ],
+                "lists 2 addresses",
+            ),
+            (
+                &[
+                    "-b",
+                    "k:9092",
+                    "--processes",
+                    "2",
+                    "--peers",
+                    "a:1,b",
+                    "--process",
+                    "0",
+                ],
+                "\"b\" is not host:port",
+            ),
             (&["--base-currency", "dollars"], "--base-currency"),
             (&["--epoch-ms", "0"], "--epoch-ms"),
             (&["-X", "nonsense"], "KEY=VALUE"),
@@ -453,6 +715,56 @@ mod tests {
                 .to_string();
             assert!(error.contains(expected), "{flags:?}: {error}");
         }
+    }
+
+    #[test]
+    fn a_peer_template_names_every_process_and_the_index_may_come_from_the_host_name() {
+        let flags = [
+            "-b",
+            "kafka:9092",
+            "--processes",
+            "3",
+            "--peers",
+            "salesflow-{i}.salesflow-peers:2101",
+            "--process",
+            "2",
+        ];
+        let config = Config::try_from(args(&flags)).expect("valid flags");
+        let cluster = config.cluster.expect("a cluster");
+        assert_eq!(cluster.process, 2);
+        assert_eq!(
+            cluster.peers,
+            [0, 1, 2].map(|i| format!("salesflow-{i}.salesflow-peers:2101"))
+        );
+        assert_eq!(ordinal("salesflow-12").ok(), Some(12));
+        assert!(ordinal("laptop").is_err());
+        let error = Config::try_from(args(&[&flags[..6], &["--process", "3"]].concat()))
+            .expect_err("index beyond the cluster");
+        assert!(error.to_string().contains("--process is 3"), "{error}");
+    }
+
+    #[test]
+    fn analyses_and_alert_thresholds_are_read_exactly() {
+        let config = Config::try_from(args(&[
+            "--analyses",
+            "alerts, stock_levels",
+            "--high-value-order",
+            "1234.5",
+        ]))
+        .expect("valid flags");
+        assert_eq!(
+            config.analysis.selected.into_iter().collect::<Vec<_>>(),
+            [OutputTopic::StockLevels, OutputTopic::Alerts]
+        );
+        assert_eq!(config.analysis.rules.high_value, Money::from_cents(123_450));
+        assert_eq!(
+            Config::try_from(args(&[]))
+                .expect("defaults")
+                .analysis
+                .selected
+                .len(),
+            OutputTopic::ANALYSES.len()
+        );
     }
 
     #[test]

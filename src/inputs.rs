@@ -1,15 +1,16 @@
 //! The job's upsert inputs and how a change enters them; shared by the Kafka job and the
 //! in-process runner, so both build exactly the same dataflow.
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::operators::Input;
 use timely::dataflow::{InputHandleVec, Scope};
 
-use crate::dataflows::{self, AnalysisConfig, analyses, upsert};
+use crate::dataflows::{self, AnalysisConfig, Counter, analyses, upsert};
 use crate::model::{
-    Change, Currency, Customer, CustomerId, Order, OrderId, Product, ProductId, Rate,
+    Change, Currency, Customer, CustomerId, Diff, InputTopic, Order, OrderId, Product, ProductId,
+    Rate, StockCount,
 };
-use crate::outputs::{EncodedRow, encode};
+use crate::outputs::{EncodedRow, InputNames, encode};
 
 /// Logical time: milliseconds (the job's epochs) or step numbers (tests).
 pub type Time = u64;
@@ -20,6 +21,9 @@ pub struct Inputs {
     customers: InputHandleVec<Time, (CustomerId, Option<Customer>, Time)>,
     products: InputHandleVec<Time, (ProductId, Option<Product>, Time)>,
     rates: InputHandleVec<Time, (Currency, Option<Rate>, Time)>,
+    stock: InputHandleVec<Time, (ProductId, Option<StockCount>, Time)>,
+    /// Counters of the records as they were read, with how many in the diff.
+    counted: InputHandleVec<Time, ((InputTopic, Counter), Time, Diff)>,
 }
 
 impl Inputs {
@@ -29,16 +33,38 @@ impl Inputs {
             customers: InputHandleVec::new(),
             products: InputHandleVec::new(),
             rates: InputHandleVec::new(),
+            stock: InputHandleVec::new(),
+            counted: InputHandleVec::new(),
         }
     }
 
     /// The current tables of these inputs in `scope`.
     pub fn tables<'s>(&mut self, scope: Scope<'s, Time>) -> dataflows::Tables<'s, Time> {
+        let orders = upsert::current(scope.input_from(&mut self.orders), "orders");
+        let customers = upsert::current(scope.input_from(&mut self.customers), "customers");
+        let products = upsert::current(scope.input_from(&mut self.products), "products");
+        let rates = upsert::current(scope.input_from(&mut self.rates), "fx_rates");
+        let stock = upsert::current(scope.input_from(&mut self.stock), "inventory");
+        let duplicates = |topic: InputTopic, duplicates: VecCollection<'s, Time, ()>| {
+            duplicates.map(move |()| (topic, Counter::Duplicate))
+        };
+        let counted = scope
+            .input_from(&mut self.counted)
+            .as_collection()
+            .concatenate([
+                duplicates(InputTopic::Orders, orders.duplicates),
+                duplicates(InputTopic::Customers, customers.duplicates),
+                duplicates(InputTopic::Products, products.duplicates),
+                duplicates(InputTopic::FxRates, rates.duplicates),
+                duplicates(InputTopic::Inventory, stock.duplicates),
+            ]);
         dataflows::Tables {
-            orders: upsert::current(scope.input_from(&mut self.orders), "orders"),
-            customers: upsert::current(scope.input_from(&mut self.customers), "customers"),
-            products: upsert::current(scope.input_from(&mut self.products), "products"),
-            rates: upsert::current(scope.input_from(&mut self.rates), "fx_rates"),
+            orders: orders.current,
+            customers: customers.current,
+            products: products.current,
+            rates: rates.current,
+            stock: stock.current,
+            counted,
         }
     }
 
@@ -47,8 +73,9 @@ impl Inputs {
         &mut self,
         scope: Scope<'s, Time>,
         config: &AnalysisConfig,
+        input_names: &InputNames,
     ) -> VecCollection<'s, Time, EncodedRow> {
-        encode(analyses(self.tables(scope), config))
+        encode(analyses(self.tables(scope), config), input_names)
     }
 
     /// Feeds one change at the current time.
@@ -64,9 +91,13 @@ impl Inputs {
             Change::Customer(id, customer) => self.customers.send((id, customer, time)),
             Change::Product(id, product) => self.products.send((id, product, time)),
             Change::Rate(currency, rate) => self.rates.send((currency, rate, time)),
-            // Stock counts feed no analysis yet: they are decoded (bad ones dead-lettered) only.
-            Change::Stock(..) => {}
+            Change::Stock(id, count) => self.stock.send((id, count, time)),
         }
+    }
+
+    /// Adds `count` to a counter of `topic` at `time`.
+    pub fn count_at(&mut self, topic: InputTopic, counter: Counter, count: u64, time: Time) {
+        self.counted.send(((topic, counter), time, count as Diff));
     }
 
     pub fn time(&self) -> Time {
@@ -78,6 +109,8 @@ impl Inputs {
         self.customers.advance_to(time);
         self.products.advance_to(time);
         self.rates.advance_to(time);
+        self.stock.advance_to(time);
+        self.counted.advance_to(time);
     }
 }
 

@@ -5,13 +5,16 @@
 //!        --dataflows::analyses--> one collection per output topic --codecs::rows--> JSON rows
 //! ```
 
+pub mod cluster;
 pub mod codecs;
 pub mod config;
 pub mod demo;
 pub mod fold;
 pub mod generate;
 pub mod inputs;
+pub mod intake;
 pub mod kafka;
+pub mod metrics;
 pub mod model;
 pub mod outputs;
 pub mod progress;

@@ -204,6 +204,10 @@ impl Money {
     /// 1e-16 units per cent.
     const PER_CENT: i128 = 100_000_000_000_000;
 
+    pub fn from_cents(cents: i128) -> Self {
+        Money(cents * Self::PER_CENT)
+    }
+
     /// The amount in cents, half away from zero.
     pub fn cents(self) -> i128 {
         div_round_half_away(self.0, Self::PER_CENT)
@@ -493,6 +497,16 @@ impl Month {
     }
 }
 
+/// `2026-11-22T10:10:00Z`: an instant to the second, as bucket bounds are written.
+pub fn seconds_label(ts: EventTime) -> String {
+    utc(ts).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// `2026-11-22T10:10:00.000Z`: an instant to the millisecond, as stock counts are written.
+pub fn millis_label(ts: EventTime) -> String {
+    utc(ts).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 /// The UTC date-time of an event time. Times beyond chrono's range (±262,000 years) clamp to it;
 /// the decoder never produces them from RFC 3339, only from absurd epoch-ms integers.
 fn utc(ts: EventTime) -> chrono::DateTime<chrono::Utc> {
@@ -540,6 +554,76 @@ impl InputTopic {
             InputTopic::Products => "products",
             InputTopic::FxRates => "fx_rates",
             InputTopic::Inventory => "inventory",
+        }
+    }
+}
+
+/// Every output topic, by its default name (before any `--topic-prefix`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum OutputTopic {
+    SalesTotal,
+    SalesByCategory,
+    SalesBySegment,
+    SalesByCountry,
+    SalesByPaymentMethod,
+    SalesByCurrency,
+    SalesByHour,
+    SalesByDay,
+    SalesByMonth,
+    SalesByCustomer,
+    OrdersByStatus,
+    TopProductsByUnits,
+    TopProductsByRevenue,
+    TopProductsLastHour,
+    StockLevels,
+    Alerts,
+    DataQuality,
+    /// Bad input records, appended as they are found (not a change stream).
+    DeadLetters,
+}
+
+impl OutputTopic {
+    /// The analyses' change streams, in the order SPEC §4 lists them.
+    pub const ANALYSES: [OutputTopic; 17] = [
+        OutputTopic::SalesTotal,
+        OutputTopic::SalesByCategory,
+        OutputTopic::SalesBySegment,
+        OutputTopic::SalesByCountry,
+        OutputTopic::SalesByPaymentMethod,
+        OutputTopic::SalesByCurrency,
+        OutputTopic::SalesByHour,
+        OutputTopic::SalesByDay,
+        OutputTopic::SalesByMonth,
+        OutputTopic::SalesByCustomer,
+        OutputTopic::OrdersByStatus,
+        OutputTopic::TopProductsByUnits,
+        OutputTopic::TopProductsByRevenue,
+        OutputTopic::TopProductsLastHour,
+        OutputTopic::StockLevels,
+        OutputTopic::Alerts,
+        OutputTopic::DataQuality,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputTopic::SalesTotal => "sales_total",
+            OutputTopic::SalesByCategory => "sales_by_category",
+            OutputTopic::SalesBySegment => "sales_by_segment",
+            OutputTopic::SalesByCountry => "sales_by_country",
+            OutputTopic::SalesByPaymentMethod => "sales_by_payment_method",
+            OutputTopic::SalesByCurrency => "sales_by_currency",
+            OutputTopic::SalesByHour => "sales_by_hour",
+            OutputTopic::SalesByDay => "sales_by_day",
+            OutputTopic::SalesByMonth => "sales_by_month",
+            OutputTopic::SalesByCustomer => "sales_by_customer",
+            OutputTopic::OrdersByStatus => "orders_by_status",
+            OutputTopic::TopProductsByUnits => "top_products_by_units",
+            OutputTopic::TopProductsByRevenue => "top_products_by_revenue",
+            OutputTopic::TopProductsLastHour => "top_products_last_hour",
+            OutputTopic::StockLevels => "stock_levels",
+            OutputTopic::Alerts => "alerts",
+            OutputTopic::DataQuality => "data_quality",
+            OutputTopic::DeadLetters => "dead_letters",
         }
     }
 }

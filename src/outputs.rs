@@ -4,81 +4,32 @@
 //! in-process runner) only moves bytes.
 
 use differential_dataflow::VecCollection;
-use serde::{Deserialize, Serialize};
 use timely::progress::Timestamp;
 
 use crate::codecs::rows;
 use crate::dataflows::{TopRow, Views};
-use crate::model::{Figures, ProductId};
-
-/// Every output topic, by its default name (before any `--topic-prefix`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum OutputTopic {
-    SalesTotal,
-    SalesByCategory,
-    SalesBySegment,
-    SalesByCountry,
-    SalesByPaymentMethod,
-    SalesByCurrency,
-    SalesByHour,
-    SalesByDay,
-    SalesByMonth,
-    SalesByCustomer,
-    OrdersByStatus,
-    TopProductsByUnits,
-    TopProductsByRevenue,
-    TopProductsLastHour,
-    /// Bad input records, appended as they are found (not a change stream).
-    DeadLetters,
-}
-
-impl OutputTopic {
-    /// The analyses' change streams, in the order SPEC §4 lists them.
-    pub const ANALYSES: [OutputTopic; 14] = [
-        OutputTopic::SalesTotal,
-        OutputTopic::SalesByCategory,
-        OutputTopic::SalesBySegment,
-        OutputTopic::SalesByCountry,
-        OutputTopic::SalesByPaymentMethod,
-        OutputTopic::SalesByCurrency,
-        OutputTopic::SalesByHour,
-        OutputTopic::SalesByDay,
-        OutputTopic::SalesByMonth,
-        OutputTopic::SalesByCustomer,
-        OutputTopic::OrdersByStatus,
-        OutputTopic::TopProductsByUnits,
-        OutputTopic::TopProductsByRevenue,
-        OutputTopic::TopProductsLastHour,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            OutputTopic::SalesTotal => "sales_total",
-            OutputTopic::SalesByCategory => "sales_by_category",
-            OutputTopic::SalesBySegment => "sales_by_segment",
-            OutputTopic::SalesByCountry => "sales_by_country",
-            OutputTopic::SalesByPaymentMethod => "sales_by_payment_method",
-            OutputTopic::SalesByCurrency => "sales_by_currency",
-            OutputTopic::SalesByHour => "sales_by_hour",
-            OutputTopic::SalesByDay => "sales_by_day",
-            OutputTopic::SalesByMonth => "sales_by_month",
-            OutputTopic::SalesByCustomer => "sales_by_customer",
-            OutputTopic::OrdersByStatus => "orders_by_status",
-            OutputTopic::TopProductsByUnits => "top_products_by_units",
-            OutputTopic::TopProductsByRevenue => "top_products_by_revenue",
-            OutputTopic::TopProductsLastHour => "top_products_last_hour",
-            OutputTopic::DeadLetters => "dead_letters",
-        }
-    }
-}
+pub use crate::model::OutputTopic;
+use crate::model::{Figures, InputTopic, ProductId};
 
 /// One output row: its topic, key object and whole value, each change `+1` (now) or `-1` (no more).
 pub type EncodedRow = (OutputTopic, String, String);
 
+/// The name of each input topic, in the order of `InputTopic::ALL`, as `data_quality` names them.
+pub type InputNames = [String; 5];
+
+/// The default input topic names.
+pub fn default_input_names() -> InputNames {
+    InputTopic::ALL.map(|topic| topic.default_name().to_string())
+}
+
 /// Every view's rows, encoded.
-pub fn encode<'s, T: Timestamp>(views: Views<'s, T>) -> VecCollection<'s, T, EncodedRow> {
+pub fn encode<'s, T: Timestamp>(
+    views: Views<'s, T>,
+    input_names: &InputNames,
+) -> VecCollection<'s, T, EncodedRow> {
     let s = views.sales;
     let t = views.top;
+    let names = input_names.clone();
     let sales = |topic: OutputTopic, field: &'static str| {
         move |(key, figures): (String, Figures)| {
             let fields = [(field, key.as_str())];
@@ -147,6 +98,33 @@ pub fn encode<'s, T: Timestamp>(views: Views<'s, T>) -> VecCollection<'s, T, Enc
             .map(top(OutputTopic::TopProductsByRevenue)),
         t.top_products_last_hour
             .map(top(OutputTopic::TopProductsLastHour)),
+        views.stock_levels.map(|(id, level)| {
+            let fields = [("product_id", id.as_str())];
+            (
+                OutputTopic::StockLevels,
+                rows::key(&fields),
+                rows::stock_level(&fields, &level),
+            )
+        }),
+        views.alerts.map(|alert| {
+            let fields = [
+                ("rule", alert.rule.as_str()),
+                ("subject", alert.subject.as_str()),
+            ];
+            (
+                OutputTopic::Alerts,
+                rows::key(&fields),
+                rows::alert(&fields, &alert),
+            )
+        }),
+        views.data_quality.map(move |(topic, quality)| {
+            let fields = [("source_topic", names[topic as usize].as_str())];
+            (
+                OutputTopic::DataQuality,
+                rows::key(&fields),
+                rows::quality(&fields, &quality),
+            )
+        }),
     ];
     let [first, rest @ ..] = parts;
     first.concatenate(rest)
@@ -174,6 +152,9 @@ pub fn topics<'s, T: Timestamp>(views: Views<'s, T>) -> VecCollection<'s, T, Out
             .map(|_| OutputTopic::TopProductsByRevenue),
         t.top_products_last_hour
             .map(|_| OutputTopic::TopProductsLastHour),
+        views.stock_levels.map(|_| OutputTopic::StockLevels),
+        views.alerts.map(|_| OutputTopic::Alerts),
+        views.data_quality.map(|_| OutputTopic::DataQuality),
     ];
     let [first, rest @ ..] = parts;
     first.concatenate(rest)

@@ -1,10 +1,11 @@
-//! A small in-process runner: feeds changes in timestamps through every analysis and collects the
-//! encoded output changes, so tests and benchmarks see the rows a consumer would fold.
+//! A small in-process runner: feeds raw input records in timestamps through the job's intake and
+//! every analysis, and collects the encoded output changes, so tests and benchmarks see the rows
+//! a consumer would fold.
 //!
 //! ```text
-//!   steps[i] (changes) --worker of hash(key)--> upsert inputs @ time i --> analyses --> encoded rows
+//!   steps[i] (records) --worker of hash(key)--> intake (decode, count) @ time i --> analyses --> rows
 //! ```
-//! Each change is fed by the worker its key hashes to, as a Kafka partition would be read by one
+//! Each record is fed by the worker its key hashes to, as a Kafka partition would be read by one
 //! worker, so several workers exercise the same exchanges a cluster does.
 
 use std::cell::RefCell;
@@ -13,28 +14,56 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use differential_dataflow::Hashable;
+
+use crate::codecs::input;
+use crate::codecs::json::{DecodeConfig, decode};
 use crate::dataflows::{AnalysisConfig, analyses};
 use crate::inputs::{Inputs, Time};
-use crate::model::{Change, Currency, Diff};
-use crate::outputs::{EncodedRow, topics};
-use differential_dataflow::Hashable;
+use crate::intake::Intake;
+use crate::model::{Change, Diff, InputTopic};
+use crate::outputs::{EncodedRow, default_input_names, topics};
 
 /// How to run.
 #[derive(Clone, Debug)]
 pub struct RunConfig {
     pub workers: usize,
-    pub base_currency: Currency,
+    pub analysis: AnalysisConfig,
+    pub decode: DecodeConfig,
     /// Encode and keep every output change (tests); off, the rows are only counted, unencoded
     /// (benchmarks of the analyses; encoding is the sink's cost and is measured on its own).
     pub collect: bool,
 }
 
 impl RunConfig {
+    /// Every analysis, default thresholds, base currency USD.
     pub fn new(workers: usize) -> Self {
+        let decode = DecodeConfig::default();
         RunConfig {
             workers,
-            base_currency: Currency::parse("USD").expect("USD is a currency code"),
+            analysis: AnalysisConfig::all(decode.base_currency),
+            decode,
             collect: true,
+        }
+    }
+}
+
+/// One input record as a producer wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawRecord {
+    pub topic: InputTopic,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+}
+
+impl RawRecord {
+    /// The record a producer writes for `change`.
+    pub fn of(change: &Change) -> Self {
+        let (topic, key, value) = input::encode(change);
+        RawRecord {
+            topic,
+            key: Some(key.into_bytes()),
+            value: value.map(String::into_bytes),
         }
     }
 }
@@ -95,23 +124,34 @@ impl RunOutput {
     }
 }
 
-/// Applies `steps[i]` at time `i` (within a step, the later change of a key wins) and returns
+/// Applies `steps[i]` at time `i` (within a step, the later record of a key wins) and returns
 /// every output change.
-pub fn run(config: &RunConfig, steps: Vec<Vec<Change>>) -> RunOutput {
+pub fn run(config: &RunConfig, steps: Vec<Vec<RawRecord>>) -> RunOutput {
+    let workers = config.workers;
+    // Which worker feeds each record is settled once, up front, as partitions are.
+    let steps: Vec<Vec<(usize, RawRecord)>> = steps
+        .into_iter()
+        .map(|step| {
+            step.into_iter()
+                .map(|record| (owner(&record, &config.decode, workers), record))
+                .collect()
+        })
+        .collect();
     let steps = Arc::new(steps);
-    let analysis = AnalysisConfig {
-        base_currency: config.base_currency,
-    };
+    let analysis = config.analysis.clone();
+    let decode_config = config.decode.clone();
     let collect = config.collect;
     let guards = timely::execute(timely::Config::process(config.workers), move |worker| {
-        let (index, peers) = (worker.index(), worker.peers());
+        let index = worker.index();
         let collected = Rc::new(RefCell::new(RunOutput::default()));
         let mut inputs = Inputs::new();
+        let mut intake = Intake::new(decode_config.clone());
+        let input_names = default_input_names();
         let probe = worker.dataflow::<Time, _, _>(|scope| {
             let sink = Rc::clone(&collected);
             if collect {
                 let (probe, _) = inputs
-                    .encoded_outputs(scope, &analysis)
+                    .encoded_outputs(scope, &analysis, &input_names)
                     .inspect(
                         move |((topic, key, value), time, diff): &(EncodedRow, Time, Diff)| {
                             let mut out = sink.borrow_mut();
@@ -138,9 +178,13 @@ pub fn run(config: &RunConfig, steps: Vec<Vec<Change>>) -> RunOutput {
         for (time, step) in steps.iter().enumerate() {
             let started = Instant::now();
             inputs.advance_to(time as Time);
-            for change in step.iter().filter(|c| owner(c, peers) == index) {
-                inputs.send(change.clone());
+            for (_, record) in step.iter().filter(|(owner, _)| *owner == index) {
+                let key = record.key.as_deref();
+                let value = record.value.as_deref();
+                // A bad record is counted by the intake; the runner has no dead-letter topic.
+                let _ = intake.take(&mut inputs, record.topic, key, value, time as Time);
             }
+            intake.flush(&mut inputs);
             let next = time as Time + 1;
             inputs.advance_to(next);
             worker.step_while(|| probe.less_than(&next));
@@ -168,13 +212,16 @@ pub fn run(config: &RunConfig, steps: Vec<Vec<Change>>) -> RunOutput {
     output
 }
 
-/// The worker that feeds a change: by its key, like the partition of a keyed Kafka record.
-fn owner(change: &Change, peers: usize) -> usize {
-    let hash = match change {
-        Change::Order(id, _) => id.hashed(),
-        Change::Customer(id, _) => id.hashed(),
-        Change::Product(id, _) | Change::Stock(id, _) => id.hashed(),
-        Change::Rate(currency, _) => currency.hashed(),
+/// The worker that feeds a record: by its decoded key, like the partition of a keyed Kafka record
+/// (a record without a key is read as keyed by its id). Bad records go by their raw key.
+fn owner(record: &RawRecord, config: &DecodeConfig, peers: usize) -> usize {
+    let key = record.key.as_deref();
+    let hash = match decode(record.topic, key, record.value.as_deref(), config) {
+        Ok(Change::Order(id, _)) => id.hashed(),
+        Ok(Change::Customer(id, _)) => id.hashed(),
+        Ok(Change::Product(id, _) | Change::Stock(id, _)) => id.hashed(),
+        Ok(Change::Rate(currency, _)) => currency.hashed(),
+        Err(_) => key.hashed(),
     };
     (hash % peers as u64) as usize
 }

@@ -21,12 +21,12 @@ use timely::dataflow::operators::Input;
 use tracing::{info, warn};
 
 use crate::codecs::dead_letter::dead_letter;
-use crate::codecs::json::decode;
 use crate::config::{Config, Envelope};
-use crate::dataflows::AnalysisConfig;
 use crate::inputs::{Inputs, Time};
+use crate::intake::{Intake, TopicCounts};
 use crate::kafka::{Embedded, Kafka, KafkaSetupError, TopicSpec, end_offsets, ensure_topics};
-use crate::model::{Change, Diff, InputTopic};
+use crate::metrics::Metrics;
+use crate::model::{Diff, InputTopic};
 use crate::outputs::{EncodedRow, OutputTopic};
 use crate::progress::{Progress, last_progress};
 use crate::sink::{Fault, Position, SinkConfig, sink};
@@ -42,15 +42,6 @@ const READ_BATCH: usize = 4_096;
 /// A log line every this many records per worker.
 const LOG_EVERY: u64 = 1_000_000;
 
-/// What happened to the records of one input topic.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TopicCounts {
-    pub consumed: u64,
-    pub applied: u64,
-    pub dead_lettered: u64,
-    pub tombstones: u64,
-}
-
 /// Counts per input topic, over all workers.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
@@ -65,6 +56,9 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             if matches!(
                 error.root_cause().downcast_ref(),
                 Some(KafkaSetupError::Stopped)
+            ) || matches!(
+                error.root_cause().downcast_ref(),
+                Some(crate::cluster::ClusterError::Stopped)
             ) =>
         {
             info!("stopped before the broker answered");
@@ -111,6 +105,10 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         "starting workers"
     );
 
+    let metrics = Metrics::new(config.workers);
+    if let Some(addr) = &config.metrics_addr {
+        crate::metrics::serve(addr, Arc::clone(&metrics), Arc::clone(&stop))?;
+    }
     let fault: Fault = Arc::new(Mutex::new(None));
     let worker_fault = Arc::clone(&fault);
     let sink_config = SinkConfig {
@@ -124,35 +122,51 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             .collect(),
         progress_topic: config.output_topic(PROGRESS_TOPIC),
         resume: resume.clone(),
+        metrics: Arc::clone(&metrics),
     };
     let resume_time = resume.as_ref().map(|r| r.time);
     let config = Arc::new(config);
     let worker_config = Arc::clone(&config);
-    let guards = timely::execute(timely::Config::process(config.workers), move |worker| {
+    let worker_stop = Arc::clone(&stop);
+    let worker_metrics = Arc::clone(&metrics);
+    let work = move |worker: &mut timely::worker::Worker| {
+        let stop = &worker_stop;
+        let metrics = &worker_metrics;
         let (index, peers) = (worker.index(), worker.peers());
         let config = &worker_config;
         let mut inputs = Inputs::new();
         let mut dead_letters = InputHandleVec::<Time, (EncodedRow, Time, Diff)>::new();
         let mut positions = InputHandleVec::<Time, Position>::new();
-        let analysis = AnalysisConfig { base_currency: config.decode.base_currency };
+        let analysis = config.analysis.clone();
+        let input_names = InputTopic::ALL.map(|topic| config.input_topic(topic));
         worker.dataflow::<Time, _, _>(|scope| {
             let rows = inputs
-                .encoded_outputs(scope, &analysis)
+                .encoded_outputs(scope, &analysis, &input_names)
                 .concat(scope.input_from(&mut dead_letters).as_collection());
-            sink(rows, scope.input_from(&mut positions), sink_config.clone(), Arc::clone(&worker_fault));
+            sink(
+                rows,
+                scope.input_from(&mut positions),
+                sink_config.clone(),
+                Arc::clone(&worker_fault),
+            );
         });
 
         let mine = assign(&partitions, index, peers);
         info!(worker = index, partitions = ?mine.iter().map(|p| format!("{}/{}", p.name, p.partition)).collect::<Vec<_>>(), "assigned");
         let mut reader = Reader::new(&kafka, &config.job, mine).map_err(|e| e.to_string())?;
-        let mut counts: HashMap<InputTopic, TopicCounts> = HashMap::new();
+        let mut intake = Intake::new(config.decode.clone());
+        let mut consumed: u64 = 0;
         let mut restored = false;
         // A restart first replays the records bound to the resume time, at that time; records
         // beyond the binding get the first new epoch, which is always later.
-        let first_epoch = epoch_of(now_ms(), config.epoch).max(resume_time.map_or(0, |t| t + config.epoch.as_millis() as Time));
+        let first_epoch = epoch_of(now_ms(), config.epoch)
+            .max(resume_time.map_or(0, |t| t + config.epoch.as_millis() as Time));
         let mut replaying = resume_time.is_some();
         let mut epoch = resume_time.unwrap_or(first_epoch);
-        let advance = |inputs: &mut Inputs, dead: &mut InputHandleVec<Time, _>, pos: &mut InputHandleVec<Time, Position>, t| {
+        let advance = |inputs: &mut Inputs,
+                       dead: &mut InputHandleVec<Time, _>,
+                       pos: &mut InputHandleVec<Time, Position>,
+                       t| {
             inputs.advance_to(t);
             dead.advance_to(t);
             pos.advance_to(t);
@@ -163,43 +177,55 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             let read = reader
                 .poll(READ_BATCH, Duration::ZERO, |record| {
                     let time = if record.bound { epoch } else { first_epoch.max(epoch) };
-                    let c = counts.entry(record.topic).or_default();
-                    c.consumed += 1;
-                    if c.consumed.is_multiple_of(LOG_EVERY) {
-                        info!(worker = index, topic = record.topic_name, consumed = c.consumed, dead_lettered = c.dead_lettered, "reading");
+                    consumed += 1;
+                    if consumed.is_multiple_of(LOG_EVERY) {
+                        info!(worker = index, consumed, "reading");
                     }
-                    match decode(record.topic, record.key, record.value, &config.decode) {
-                        Ok(change) => {
-                            c.applied += 1;
-                            c.tombstones += u64::from(is_tombstone(&change));
-                            inputs.send_at(change, time);
+                    if let Err(error) = intake.take(&mut inputs, record.topic, record.key, record.value, time) {
+                        if !record.bound {
+                            warn!(topic = record.topic_name, partition = record.partition, offset = record.offset, %error, "bad input record dead-lettered");
                         }
-                        Err(error) => {
-                            c.dead_lettered += 1;
-                            if !record.bound {
-                                warn!(topic = record.topic_name, partition = record.partition, offset = record.offset, %error, "bad input record dead-lettered");
-                            }
-                            let (key, value) = dead_letter(record.topic_name, record.partition, record.offset, record.key, &error.message, record.value);
-                            dead_letters.send(((OutputTopic::DeadLetters, key, value), time, 1));
-                        }
+                        let (key, value) = dead_letter(record.topic_name, record.partition, record.offset, record.key, &error.message, record.value);
+                        dead_letters.send(((OutputTopic::DeadLetters, key, value), time, 1));
                     }
                 })
                 .map_err(|e| e.to_string())?;
             read_since_epoch |= read > 0;
             if !restored && reader.caught_up() {
                 restored = true;
-                info!(worker = index, "restore done: read every input up to its end at start");
+                info!(
+                    worker = index,
+                    "restore done: read every input up to its end at start"
+                );
+                metrics.worker_restored();
             }
-            let stopping = stop.load(Ordering::Relaxed) || worker_fault.lock().map(|f| f.is_some()).unwrap_or(true);
+            let stopping = stop.load(Ordering::Relaxed)
+                || worker_fault.lock().map(|f| f.is_some()).unwrap_or(true);
             let finished = config.bounded && restored;
             if replaying && reader.replayed() {
                 replaying = false;
-                info!(worker = index, resumed_at = epoch, "replay done: state rebuilt as of the last progress");
+                info!(
+                    worker = index,
+                    resumed_at = epoch,
+                    "replay done: state rebuilt as of the last progress"
+                );
             }
             let now = epoch_of(now_ms(), config.epoch);
             // While replaying, time stays at the resume time, unless the job is done or stopping.
             let closes = (!replaying && now > epoch) || stopping || finished;
             if closes {
+                for (topic, counts) in intake.flush(&mut inputs) {
+                    let label = Metrics::topic(&input_names[topic as usize]);
+                    metrics
+                        .consumed
+                        .get_or_create(&label)
+                        .inc_by(counts.consumed);
+                    metrics.applied.get_or_create(&label).inc_by(counts.applied);
+                    metrics
+                        .dead_lettered
+                        .get_or_create(&label)
+                        .inc_by(counts.dead_lettered);
+                }
                 if read_since_epoch {
                     for position in reader.positions() {
                         positions.send(position);
@@ -213,7 +239,11 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 advance(&mut inputs, &mut dead_letters, &mut positions, epoch);
             }
             // Park briefly when there was nothing to read, so an idle job does not spin.
-            worker.step_or_park(Some(if read == 0 { Duration::from_millis(2) } else { Duration::ZERO }));
+            worker.step_or_park(Some(if read == 0 {
+                Duration::from_millis(2)
+            } else {
+                Duration::ZERO
+            }));
         }
         if let Some(fault) = worker_fault.lock().ok().and_then(|f| f.clone()) {
             // A sink fault holds its time open for good; draining would wait forever.
@@ -223,9 +253,26 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         drop((inputs, dead_letters, positions));
         while worker.step_or_park(Some(Duration::from_millis(10))) {}
         info!(worker = index, "stopped");
-        Ok::<_, String>(counts)
-    })
-    .map_err(|e| anyhow::anyhow!("cannot start the workers: {e}"))?;
+        Ok::<_, String>(intake.totals().clone())
+    };
+    let (guards, traffic) = match &config.cluster {
+        None => (
+            timely::execute(timely::Config::process(config.workers), work),
+            None,
+        ),
+        Some(cluster) => {
+            let connected = crate::cluster::connect(cluster, config.workers, &stop)?;
+            let worker_config = timely::WorkerConfig::default();
+            let guards = timely::execute::execute_from(
+                connected.builders,
+                connected.guard,
+                worker_config,
+                work,
+            );
+            (guards, Some(connected.traffic))
+        }
+    };
+    let guards = guards.map_err(|e| anyhow::anyhow!("cannot start the workers: {e}"))?;
 
     let mut summary = Summary::default();
     for result in guards.join() {
@@ -233,14 +280,18 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             .map_err(|e| anyhow::anyhow!("a worker failed: {e}"))?
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         for (topic, c) in counts {
-            let total = summary.counts.entry(topic).or_default();
-            total.consumed += c.consumed;
-            total.applied += c.applied;
-            total.dead_lettered += c.dead_lettered;
-            total.tombstones += c.tombstones;
+            summary.counts.entry(topic).or_default().add(&c);
         }
     }
     drop(embedded);
+    if let Some(traffic) = traffic {
+        let consumed: u64 = summary.counts.values().map(|c| c.consumed).sum();
+        info!(
+            bytes = traffic.total(),
+            per_input_record = traffic.total() as f64 / consumed.max(1) as f64,
+            "exchanged with the other processes (sent and received)"
+        );
+    }
     for (topic, c) in &summary.counts {
         info!(
             topic = config.input_topic(*topic),
@@ -258,17 +309,6 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         bail!(message);
     }
     Ok(summary)
-}
-
-fn is_tombstone(change: &Change) -> bool {
-    matches!(
-        change,
-        Change::Order(_, None)
-            | Change::Customer(_, None)
-            | Change::Product(_, None)
-            | Change::Rate(_, None)
-            | Change::Stock(_, None)
-    )
 }
 
 /// Every topic the job reads or writes, made on the embedded broker (it has no CreateTopics).

@@ -30,6 +30,7 @@ use crate::codecs::envelope::{KeyChange, encode};
 use crate::config::Envelope;
 use crate::inputs::Time;
 use crate::kafka::Kafka;
+use crate::metrics::Metrics;
 use crate::model::Diff;
 use crate::outputs::{EncodedRow, OutputTopic};
 use crate::progress::Progress;
@@ -48,6 +49,7 @@ pub struct SinkConfig {
     pub progress_topic: String,
     /// The progress a restarted job resumes from: times up to it are already written.
     pub resume: Option<Progress>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// A fault the job cannot carry on after; the runtime stops and exits 1 when one is set.
@@ -295,6 +297,9 @@ pub fn sink<'s>(
                         .map_err(|e| format!("writing progress failed: {e}"))?;
                         w.flush()
                     });
+                if result.is_ok() {
+                    progress_config.metrics.last_progress.set(time as i64);
+                }
                 if let Err(message) = result {
                     set_fault(&fault, message);
                 }
@@ -388,6 +393,8 @@ fn write_rows<'s>(
                 while let Some((cap, batch, sent)) = in_flight.front() {
                     match writer.acknowledged(*batch, *sent) {
                         Ok(Some(written)) => {
+                            let age_ms = now_ms().saturating_sub(*cap.time());
+                            config.metrics.epoch_latency.observe(age_ms as f64 / 1e3);
                             let positions =
                                 written.into_iter().map(|((topic, partition), offset)| {
                                     Position::Output {
@@ -424,6 +431,7 @@ fn write_time(
 ) -> Result<u64, String> {
     let mut sent = 0;
     let mut index = 0;
+    let mut per_topic: HashMap<&str, u64> = HashMap::new();
     while index < changes.len() {
         let ((topic, key, _), _) = &changes[index];
         let group_end = index
@@ -466,7 +474,15 @@ fn write_time(
                 )
                 .map_err(|e| format!("writing to {topic_name} failed: {e}"))?;
             sent += 1;
+            *per_topic.entry(topic_name).or_default() += 1;
         }
+    }
+    for (topic, count) in per_topic {
+        config
+            .metrics
+            .output_changes
+            .get_or_create(&Metrics::topic(topic))
+            .inc_by(count);
     }
     Ok(sent)
 }
@@ -488,4 +504,10 @@ fn key_change<'a>(group: &'a [(EncodedRow, Diff)]) -> Option<KeyChange<'a>> {
         }
     }
     Some(change)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

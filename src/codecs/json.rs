@@ -746,6 +746,12 @@ enum NumError {
     OutOfRange,
 }
 
+/// An amount of money in cents, read exactly (`"5000"`, `"49.99"`); `None` if it is not a number
+/// or has more than two decimals.
+pub fn parse_cents(text: &str) -> Option<i64> {
+    parse_fixed(text.trim(), 2).ok()
+}
+
 /// Parses decimal text exactly into an integer count of 10^-`scale` units.
 ///
 /// Accepts `[+-]digits[.digits][(e|E)[+-]digits]` (a JSON number, plus a leading `+` and the

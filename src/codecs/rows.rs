@@ -4,7 +4,8 @@
 //! a JSON number with exactly two decimals (`65.02`), and averages are rounded once from the exact
 //! sums, not from rounded ones.
 
-use crate::model::{Figures, Money, format_cents};
+use crate::dataflows::{Alert, Fact, Quality, StockLevel};
+use crate::model::{Figures, Money, format_cents, millis_label};
 
 /// A compact JSON object written field by field, in order.
 #[derive(Default)]
@@ -57,6 +58,33 @@ impl JsonObject {
             Some(cents) => self.0.push_str(&format_cents(cents)),
             None => self.0.push_str("null"),
         }
+        self
+    }
+
+    pub fn bool(mut self, name: &str, value: bool) -> Self {
+        self.name(name);
+        self.0.push_str(if value { "true" } else { "false" });
+        self
+    }
+
+    /// An array of strings.
+    pub fn strings<'a>(mut self, name: &str, texts: impl IntoIterator<Item = &'a str>) -> Self {
+        self.name(name);
+        self.0.push('[');
+        for (i, text) in texts.into_iter().enumerate() {
+            if i > 0 {
+                self.0.push(',');
+            }
+            self.push_string(text);
+        }
+        self.0.push(']');
+        self
+    }
+
+    /// A nested object, written whole.
+    pub fn object(mut self, name: &str, object: JsonObject) -> Self {
+        self.name(name);
+        self.0.push_str(&object.finish());
         self
     }
 
@@ -126,6 +154,54 @@ pub fn top_product(
         .optional_string("name", name)
         .string("category", category);
     sales_figures(object, figures).finish()
+}
+
+/// A `stock_levels` row.
+pub fn stock_level(fields: KeyFields, level: &StockLevel) -> String {
+    key_fields(JsonObject::new(), fields)
+        .int("on_hand", level.on_hand)
+        .string("as_of", &millis_label(level.as_of))
+        .int("reorder_point", level.reorder_point)
+        .int("sold_since", level.sold_since)
+        .int("available", level.available)
+        .bool("low_stock", level.low_stock)
+        .finish()
+}
+
+/// An `alerts` row: `rule, subject, reason`, then the rule's facts in its order.
+pub fn alert(fields: KeyFields, alert: &Alert) -> String {
+    let mut object = key_fields(JsonObject::new(), fields).string("reason", &alert.reason);
+    for (name, fact) in &alert.facts {
+        object = match fact {
+            Fact::Text(text) => object.string(name, text),
+            Fact::Count(count) => object.int(name, *count),
+            Fact::Money(money) => object.cents(name, Some(money.cents())),
+            Fact::Ids(ids) => object.strings(name, ids.iter().map(|id| id.as_str())),
+        };
+    }
+    object.finish()
+}
+
+/// A `data_quality` row.
+pub fn quality(fields: KeyFields, quality: &Quality) -> String {
+    let errors = quality
+        .errors
+        .iter()
+        .fold(JsonObject::new(), |errors, (kind, count)| {
+            errors.int(kind, *count)
+        });
+    let object = key_fields(JsonObject::new(), fields)
+        .int("consumed", quality.consumed)
+        .int("applied", quality.applied)
+        .int("dead_lettered", quality.dead_lettered)
+        .int("tombstones", quality.tombstones)
+        .int("duplicates", quality.duplicates)
+        .object("errors", errors);
+    match quality.live_orders {
+        Some((orphans, unpriced)) => object.int("orphans", orphans).int("unpriced", unpriced),
+        None => object,
+    }
+    .finish()
 }
 
 #[cfg(test)]

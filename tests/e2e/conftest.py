@@ -10,8 +10,9 @@ Environment:
                           own seed from it and prints it.
 
 Each test uses its own topic prefix `e2e-<uuid>.`, creates its input topics (3 partitions;
-customers and products compacted, orders and fx_rates kept forever because they also get keyless
-records, which a compacted topic refuses) and deletes every topic with that prefix at the end.
+customers and products compacted, orders, fx_rates and inventory kept forever because they also
+get keyless records, which a compacted topic refuses) and deletes every topic with that prefix at
+the end. The job runs with small alert limits (harness.job_command) so every alert rule fires.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcept
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from gen import INPUT_PARTITIONS, INPUT_TOPICS, KEYLESS_TOPICS, Rec
-from oracle import TOPICS
+from oracle import BURST_BUCKET_MINUTES, CUSTOMER_BURST, HIGH_VALUE_ORDER, IP_BURST, TOPICS
 
 DEAD_LETTERS = "dead_letters"
 PROGRESS = "salesflow_progress"
@@ -153,7 +153,12 @@ def high_watermark(consumer: Consumer, topic: str, partition: int, timeout: floa
 
 def job_command(binary: str, brokers: str, prefix: str, envelope: str, bounded: bool) -> list[str]:
     cmd = [binary, "run", "-b", brokers, "--topic-prefix", prefix, "--envelope", envelope,
-           "--workers", "2", "--epoch-ms", "50"]
+           "--workers", "2", "--epoch-ms", "50",
+           # Limits small enough for the generated input to fire every alert rule; the oracle
+           # uses the same ones.
+           "--high-value-order", format(HIGH_VALUE_ORDER, "f"), "--ip-burst", str(IP_BURST),
+           "--customer-burst", str(CUSTOMER_BURST),
+           "--burst-bucket-minutes", str(BURST_BUCKET_MINUTES)]
     if bounded:
         cmd.append("--bounded")
     return cmd

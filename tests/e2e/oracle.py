@@ -13,14 +13,17 @@ Choices where SPEC leaves room, matching what the job documents:
 - `top_products_last_hour`: W is the largest `ts` among the *current* orders (any status), so a
   deleted or corrected order no longer anchors the window; the window holds live orders only.
 - "Ties by smaller product_id": canonical non-negative integer ids first, by value, then every
-  other id by its bytes.
+  other id by its bytes. The same reading order lists a burst alert's `order_ids`.
+
+The alert thresholds are the small ones the harness runs the job with (`harness.job_command`), so
+every rule fires on the generated input.
 """
 
 from __future__ import annotations
 
 import decimal
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Iterable, Optional
@@ -32,12 +35,23 @@ HOUR_MS = 3_600_000
 TOP_N = 10
 LIVE_EXCLUDED = {"cancelled", "returned"}
 KNOWN_STATUSES = {"placed", "paid", "shipped", "delivered", "cancelled", "returned"}
+INPUT_TOPICS = ("orders", "customers", "products", "fx_rates", "inventory")
+
+# Alert thresholds: passed to the job as flags by harness.job_command.
+HIGH_VALUE_ORDER = Decimal("400.00")
+IP_BURST = 3
+CUSTOMER_BURST = 3
+BURST_BUCKET_MINUTES = 30
+BUCKET_MS = BURST_BUCKET_MINUTES * 60_000
+LISTED_ORDERS = 20  # a burst alert lists the first 20 of its orders
+ALERT_RULES = ("high_value_order", "ip_burst", "customer_burst", "low_stock")
 
 TOPICS = (
     "sales_total", "sales_by_category", "sales_by_segment", "sales_by_country",
     "sales_by_payment_method", "sales_by_currency", "sales_by_hour", "sales_by_day",
     "sales_by_month", "sales_by_customer", "orders_by_status", "top_products_by_units",
-    "top_products_by_revenue", "top_products_last_hour",
+    "top_products_by_revenue", "top_products_last_hour", "stock_levels", "alerts",
+    "data_quality",
 )
 
 
@@ -49,25 +63,56 @@ def key_json(fields: list[tuple[str, str]]) -> str:
     return json.dumps(dict(fields), separators=(",", ":"), ensure_ascii=False)
 
 
-class State:
-    """The current value of every key of every input topic."""
+class Quality:
+    """What happened to the records of one input topic (SPEC §2, `data_quality`)."""
 
     def __init__(self) -> None:
-        self.tables: dict[str, dict[str, dict]] = {t: {} for t in
-                                                   ("orders", "customers", "products", "fx_rates")}
+        self.consumed = 0
+        self.applied = 0
+        self.dead_lettered = 0
+        self.tombstones = 0
+        self.duplicates = 0
+        self.errors: Counter = Counter()
+
+
+class State:
+    """The current value of every key of every input topic, and what each record did."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, dict]] = {t: {} for t in INPUT_TOPICS}
+        self.quality: dict[str, Quality] = {t: Quality() for t in INPUT_TOPICS}
 
     def apply(self, rec) -> None:
+        quality = self.quality[rec.topic]
+        quality.consumed += 1
         if not rec.good:
+            quality.dead_lettered += 1
+            quality.errors[rec.error_kind] += 1
             return
+        quality.applied += 1
+        quality.tombstones += rec.data is None
         table = self.tables[rec.topic]
+        # A duplicate leaves the key as it was: a value equal to the current one, as the job
+        # decodes both, or a tombstone of an absent key.
+        current = decoded(rec.topic, table.get(rec.ident))
+        quality.duplicates += current == decoded(rec.topic, rec.data)
         if rec.data is None:
             table.pop(rec.ident, None)
         else:
             table[rec.ident] = rec.data
 
 
+def decoded(topic: str, data: Optional[dict]) -> Optional[dict]:
+    """What the job keeps of a value (src/model.rs). Generated values hold exactly those fields
+    (numbers as Decimal, so 9.99 == 9.990), except that an order's status is normalised here."""
+    if data is None or topic != "orders":
+        return data
+    return {**data, "status": status_of(data)}
+
+
 def state_of(records: Iterable) -> State:
-    """Applies the good records in the order given (per key that is their partition order)."""
+    """Applies the records in the order given (per key that is their partition order); a bad
+    record only counts in `data_quality`."""
     state = State()
     for rec in records:
         state.apply(rec)
@@ -77,7 +122,11 @@ def state_of(records: Iterable) -> State:
 # ---- dimensions (SPEC §3) --------------------------------------------------------------------
 
 def status_of(order: dict) -> str:
-    return order["status"] if order["status"] is not None else "placed"
+    """Known statuses in any case are that status; any other is kept as given."""
+    status = order["status"]
+    if status is None:
+        return "placed"
+    return status.lower() if status.lower() in KNOWN_STATUSES else status
 
 
 def is_live(order: dict) -> bool:
@@ -114,6 +163,18 @@ def utc(ts_ms: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ts_ms)
 
 
+def seconds_label(ts_ms: int) -> str:
+    return utc(ts_ms).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def millis_label(ts_ms: int) -> str:
+    return utc(ts_ms).strftime("%Y-%m-%dT%H:%M:%S") + f".{ts_ms % 1000:03d}Z"
+
+
+def money_text(amount: Decimal) -> str:
+    return format(cents(amount), "f")
+
+
 def id_sort_key(ident: str):
     canonical = ident.isascii() and ident.isdigit() and (ident == "0" or not ident.startswith("0"))
     return (0, len(ident), ident.encode()) if canonical else (1, 0, ident.encode())
@@ -147,7 +208,8 @@ class Figures:
 class Sale:
     """A current order left-joined with its customer, product and rate."""
 
-    def __init__(self, order: dict, state: State) -> None:
+    def __init__(self, order_id: str, order: dict, state: State) -> None:
+        self.order_id = order_id
         self.order = order
         self.customer = state.tables["customers"].get(order["customer_id"])
         self.product = state.tables["products"].get(order["product_id"])
@@ -157,6 +219,7 @@ class Sale:
             rate: Optional[Decimal] = Decimal(1)
         else:
             rate = (state.tables["fx_rates"].get(self.currency) or {}).get("rate")
+        self.priced = rate is not None
         self.value = CTX.multiply(self.native, rate) if rate is not None else Decimal(0)
 
     def category(self) -> str:
@@ -196,9 +259,104 @@ def top_table(sales: list[Sale], state: State, score) -> dict[str, dict]:
     return out
 
 
-def tables(state: State) -> dict[str, dict[str, dict]]:
-    """Every output table of the current state."""
-    all_sales = [Sale(order, state) for order in state.tables["orders"].values()]
+def stock_levels(live: list[Sale], state: State) -> dict[str, dict]:
+    out = {}
+    for product_id, count in state.tables["inventory"].items():
+        sold_since = sum(s.order["quantity"] for s in live
+                         if s.order["product_id"] == product_id and s.order["ts"] >= count["as_of"])
+        available = count["on_hand"] - sold_since
+        fields = [("product_id", product_id)]
+        out[key_json(fields)] = {
+            "product_id": product_id, "on_hand": count["on_hand"],
+            "as_of": millis_label(count["as_of"]), "reorder_point": count["reorder_point"],
+            "sold_since": sold_since, "available": available,
+            "low_stock": available <= count["reorder_point"],
+        }
+    return out
+
+
+def alert_key(rule: str, subject: str) -> str:
+    return key_json([("rule", rule), ("subject", subject)])
+
+
+def bursts(live: list[Sale], rule: str, field: str, who: str, limit: int, source_of) -> dict:
+    """At least `limit` live orders from one source in one UTC-aligned bucket."""
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for s in live:
+        source = source_of(s.order)
+        if source:
+            groups[(source, s.order["ts"] // BUCKET_MS * BUCKET_MS)].append(s.order_id)
+    out = {}
+    for (source, start), ids in groups.items():
+        if len(ids) < limit:
+            continue
+        start_text, end_text = seconds_label(start), seconds_label(start + BUCKET_MS)
+        subject = f"{source}@{start_text}"
+        out[alert_key(rule, subject)] = {
+            "rule": rule, "subject": subject,
+            "reason": f"{len(ids)} live orders from {who} {source} between {start_text} and "
+                      f"{end_text}, at or above the limit of {limit}",
+            field: source, "bucket": start_text, "orders": len(ids),
+            "order_ids": sorted(ids, key=id_sort_key)[:LISTED_ORDERS],
+        }
+    return out
+
+
+def alerts(live: list[Sale], stock: dict[str, dict]) -> dict[str, dict]:
+    out = {}
+    for s in live:
+        # An order in a currency without a rate has no value yet: it never alerts.
+        if not s.priced or s.value < HIGH_VALUE_ORDER:
+            continue
+        out[alert_key("high_value_order", s.order_id)] = {
+            "rule": "high_value_order", "subject": s.order_id,
+            "reason": f"order {s.order_id} is worth {money_text(s.value)} {BASE_CURRENCY}, at or "
+                      f"above the limit of {money_text(HIGH_VALUE_ORDER)} {BASE_CURRENCY}",
+            "order_id": s.order_id, "customer_id": s.order["customer_id"],
+            "product_id": s.order["product_id"], "value": cents(s.value),
+        }
+    out.update(bursts(live, "ip_burst", "ip", "ip", IP_BURST, lambda o: o["ip"]))
+    out.update(bursts(live, "customer_burst", "customer_id", "customer", CUSTOMER_BURST,
+                      lambda o: o["customer_id"]))
+    for level in stock.values():
+        if not level["low_stock"]:
+            continue
+        product_id = level["product_id"]
+        out[alert_key("low_stock", product_id)] = {
+            "rule": "low_stock", "subject": product_id,
+            "reason": f"product {product_id} has {level['available']} units available "
+                      f"({level['on_hand']} on hand at {level['as_of']}, "
+                      f"{level['sold_since']} sold since), at or below its reorder point of "
+                      f"{level['reorder_point']}",
+            "product_id": product_id, "on_hand": level["on_hand"],
+            "sold_since": level["sold_since"], "available": level["available"],
+            "reorder_point": level["reorder_point"],
+        }
+    return out
+
+
+def data_quality(live: list[Sale], state: State, prefix: str) -> dict[str, dict]:
+    out = {}
+    for topic, q in state.quality.items():
+        if q.consumed == 0:
+            continue
+        fields = [("source_topic", prefix + topic)]
+        row = dict(fields)
+        row.update(consumed=q.consumed, applied=q.applied, dead_lettered=q.dead_lettered,
+                   tombstones=q.tombstones, duplicates=q.duplicates,
+                   errors={kind: n for kind, n in sorted(q.errors.items()) if n})
+        if topic == "orders":
+            row["orphans"] = sum(1 for s in live if s.customer is None or s.product is None)
+            row["unpriced"] = sum(1 for s in live if not s.priced)
+        out[key_json(fields)] = row
+    return out
+
+
+def tables(state: State, prefix: str = "") -> dict[str, dict[str, dict]]:
+    """Every output table of the current state; `prefix` is the run's topic prefix, which
+    `data_quality` keys carry."""
+    all_sales = [Sale(order_id, order, state)
+                 for order_id, order in state.tables["orders"].items()]
     live = [s for s in all_sales if is_live(s.order)]
 
     t: dict[str, dict[str, dict]] = {}
@@ -239,9 +397,12 @@ def tables(state: State) -> dict[str, dict[str, dict]]:
     else:
         recent = []
     t["top_products_last_hour"] = top_table(recent, state, lambda f: f.units)
+    t["stock_levels"] = stock_levels(live, state)
+    t["alerts"] = alerts(live, t["stock_levels"])
+    t["data_quality"] = data_quality(live, state, prefix)
     assert set(t) == set(TOPICS)
     return t
 
 
-def oracle(records: Iterable) -> dict[str, dict[str, dict]]:
-    return tables(state_of(records))
+def oracle(records: Iterable, prefix: str = "") -> dict[str, dict[str, dict]]:
+    return tables(state_of(records), prefix)

@@ -18,7 +18,7 @@ import pytest
 import harness
 from gen import INPUT_TOPICS, Gen, Rec
 from harness import DEAD_LETTERS, PROGRESS, Msg
-from oracle import TOPICS, oracle
+from oracle import ALERT_RULES, TOPICS, oracle
 
 RECORDS = 600
 
@@ -37,6 +37,26 @@ def check_tables(expected, outputs: dict[str, list[Msg]], envelope: str, what: s
     assert not report, f"{what}: folded output ({envelope}) differs from the oracle:\n{report}"
     # The comparison above must not be vacuous.
     assert expected["sales_total"], "the generated input has no live order"
+    missing = vacuous(expected)
+    assert not missing, f"{what}: the generated input does not exercise {missing}"
+
+
+def vacuous(expected) -> list[str]:
+    """What the newer tables of `expected` fail to show: every alert rule firing, stock levels,
+    and data_quality rows with duplicates, tombstones, dead letters, orphans and unpriced orders."""
+    missing = []
+    fired = {row["rule"] for row in expected["alerts"].values()}
+    missing += [f"alert rule {rule}" for rule in ALERT_RULES if rule not in fired]
+    if not expected["stock_levels"]:
+        missing.append("stock levels")
+    quality = list(expected["data_quality"].values())
+    for counter in ("duplicates", "tombstones", "dead_lettered"):
+        if not any(row[counter] for row in quality):
+            missing.append(f"data_quality {counter}")
+    for counter in ("orphans", "unpriced"):  # only the orders row has them
+        if not any(row.get(counter) for row in quality):
+            missing.append(f"data_quality {counter}")
+    return missing
 
 
 def check_dead_letters(prefix: str, records: list[Rec], dead: list[Msg]) -> None:
@@ -97,7 +117,11 @@ def test_bounded_run_matches_oracle(brokers, salesflow_bin, base_seed, prefix, e
     harness.produce(brokers, prefix, records)
     harness.run_bounded(salesflow_bin, brokers, prefix, envelope)
     outputs = harness.read_all(brokers, prefix)
-    check_tables(oracle(records), outputs, envelope, "bounded run")
+    expected = oracle(records, prefix)
+    check_tables(expected, outputs, envelope, "bounded run")
+    assert any(len(row.get("order_ids", ())) < row.get("orders", 0)
+               for row in expected["alerts"].values()), \
+        "no burst alert has more orders than it lists"
     # `salesflow tail --once --json` folds each topic to exactly what this client folds.
     for topic in ("sales_by_category", "sales_by_customer", "top_products_by_units"):
         shown = subprocess.run(
@@ -123,7 +147,7 @@ def test_dead_letters(brokers, salesflow_bin, base_seed, prefix):
     harness.run_bounded(salesflow_bin, brokers, prefix, "upsert")
     outputs = harness.read_all(brokers, prefix, topics=(DEAD_LETTERS,) + TOPICS)
     check_dead_letters(prefix, records, outputs[DEAD_LETTERS])
-    check_tables(oracle(records), outputs, "upsert", "bounded run with many bad records")
+    check_tables(oracle(records, prefix), outputs, "upsert", "bounded run with many bad records")
 
 
 # ---- 3. progress -------------------------------------------------------------------------------
@@ -181,14 +205,14 @@ def test_restart_continues_without_loss_or_repeats(brokers, salesflow_bin, base_
     harness.produce(brokers, prefix, first)
     harness.run_bounded(salesflow_bin, brokers, prefix, envelope)
     outputs = harness.read_all(brokers, prefix)
-    check_tables(oracle(first), outputs, envelope, "first run (first half of the input)")
+    check_tables(oracle(first, prefix), outputs, envelope, "first run (first half of the input)")
 
     harness.produce(brokers, prefix, second)
     harness.run_bounded(salesflow_bin, brokers, prefix, envelope)
     outputs = harness.read_all(brokers, prefix)
     # For diff, fold() also asserts that no (key, row) count ever leaves {0, 1}: a change written
     # twice, or a retraction of a row never written, fails there.
-    check_tables(oracle(records), outputs, envelope, "after the restart (all input)")
+    check_tables(oracle(records, prefix), outputs, envelope, "after the restart (all input)")
     check_dead_letters(prefix, records, outputs[DEAD_LETTERS])
     progress = harness.last_progress(outputs[PROGRESS])
     ends = harness.end_offsets(brokers, [prefix + t for t in INPUT_TOPICS])
@@ -213,7 +237,7 @@ class Trickle(threading.Thread):
     def run(self) -> None:
         try:
             while not self.halt.is_set():
-                rec = self.gen.record(weights=(85, 5, 5, 5))
+                rec = self.gen.record(weights=(80, 5, 5, 5, 5))
                 self.records.append(rec)
                 harness.send(self.producer, self.prefix, rec, self.errors)
                 self.halt.wait(self.interval)
@@ -295,6 +319,6 @@ def test_sigterm_stops_cleanly_at_a_consistent_instant(brokers, salesflow_bin, b
     times = output_times(outputs)
     assert max(times) <= progress["time"], (
         f"output written at time {max(times)}, after the last progress {progress['time']}")
-    check_tables(oracle(consumed), outputs, "upsert", "after SIGTERM (input prefix of the last "
-                                                      "progress)")
+    check_tables(oracle(consumed, prefix), outputs, "upsert",
+                 "after SIGTERM (input prefix of the last progress)")
     check_dead_letters(prefix, consumed, outputs[DEAD_LETTERS])
