@@ -13,8 +13,8 @@ use super::Time;
 use super::fx::{bucket_of, spread};
 use super::stock::StockLevel;
 use crate::model::{
-    Currency, EventTime, Id, Money, Order, OrderId, ProductId, Rate, ReadingOrder, format_cents,
-    millis_label, seconds_label,
+    Currency, CustomerId, EventTime, Id, Money, Order, OrderId, ProductId, Rate, ReadingOrder,
+    format_cents, millis_label, seconds_label,
 };
 
 /// A burst alert lists at most this many of its orders (the first in reading order).
@@ -110,36 +110,48 @@ fn high_value_order<'s, T: Time>(
 ) -> VecCollection<'s, T, Finding> {
     let limit = thresholds.high_value;
     let base = evidence.base_currency;
-    // Keyed like the rates are spread, so one busy currency is not one worker's join.
-    evidence
-        .live
-        .clone()
-        .map(|(id, order)| {
-            let amount = order.native_value();
-            let key = (order.currency, bucket_of(&id));
-            (key, (id, order.customer_id, order.product_id, amount))
+    let finding = move |id: &OrderId, customer: &CustomerId, product: &ProductId, value: Money| {
+        (value >= limit).then(|| {
+            let reason = format!(
+                "order {id} is worth {} {base}, at or above the limit of {} {base}",
+                format_cents(value.cents()),
+                format_cents(limit.cents()),
+            );
+            let facts = vec![
+                fact("order_id", Fact::Text(id.as_str().into())),
+                fact("customer_id", Fact::Text(customer.as_str().into())),
+                fact("product_id", Fact::Text(product.as_str().into())),
+                fact("value", Fact::Money(value)),
+            ];
+            (SmolStr::new(id.as_str()), reason, facts)
         })
+    };
+    let orders = evidence.live.clone().map(|(id, order)| {
+        let amount = order.native_value();
+        (
+            order.currency,
+            (id, order.customer_id, order.product_id, amount),
+        )
+    });
+    // Orders in the base currency are judged alone; only the others need the current rate.
+    let in_base = orders
+        .clone()
+        .filter(move |(currency, _)| *currency == base)
+        .flat_map(move |(_, (id, customer, product, amount))| {
+            finding(&id, &customer, &product, amount.convert(Rate::ONE))
+        });
+    // Keyed like the rates are spread, so one busy currency is not one worker's join.
+    let in_other = orders
+        .filter(move |(currency, _)| *currency != base)
+        .map(|(currency, order)| ((currency, bucket_of(&order.0)), order))
         .join_map(
             spread(evidence.rates.clone(), base),
             move |_, (id, customer, product, amount), rate| {
-                let value = amount.convert(*rate);
-                (value >= limit).then(|| {
-                    let reason = format!(
-                        "order {id} is worth {} {base}, at or above the limit of {} {base}",
-                        format_cents(value.cents()),
-                        format_cents(limit.cents()),
-                    );
-                    let facts = vec![
-                        fact("order_id", Fact::Text(id.as_str().into())),
-                        fact("customer_id", Fact::Text(customer.as_str().into())),
-                        fact("product_id", Fact::Text(product.as_str().into())),
-                        fact("value", Fact::Money(value)),
-                    ];
-                    (SmolStr::new(id.as_str()), reason, facts)
-                })
+                finding(id, customer, product, amount.convert(*rate))
             },
         )
-        .flat_map(|finding| finding)
+        .flat_map(|finding| finding);
+    in_base.concat(in_other)
 }
 
 /// Many live orders from one ip in one bucket.

@@ -68,12 +68,6 @@ pub struct Traffic {
     pub received: Arc<AtomicU64>,
 }
 
-impl Traffic {
-    pub fn total(&self) -> u64 {
-        self.sent.load(Ordering::Relaxed) + self.received.load(Ordering::Relaxed)
-    }
-}
-
 /// A connection to a peer that counts what crosses it.
 struct CountedStream {
     stream: TcpStream,
@@ -115,6 +109,30 @@ impl Stream for CountedStream {
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.stream.shutdown(how)
     }
+}
+
+/// Makes the loss of a peer process end this one at once, with exit code 1 and one clear line,
+/// instead of a cascade of panics from timely's network threads. Nothing more is written after a
+/// peer is lost, so the job's progress stays at the last instant every process completed, and a
+/// restart of all processes resumes from there.
+pub fn exit_when_a_peer_is_lost() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("timely communication error") {
+            tracing::error!(
+                cause = message,
+                "lost the connection to another process of the cluster; stopping. Restart every process: the job resumes after its last progress"
+            );
+            std::process::exit(1);
+        }
+        default(info);
+    }));
 }
 
 /// What `timely::execute::execute_from` needs to run this process's workers in the cluster.
@@ -162,12 +180,12 @@ fn sockets(
 ) -> Result<Vec<Option<TcpStream>>, ClusterError> {
     let me = config.process;
     let count = config.peers.len();
-    let listen = listen_address(&config.peers[me]);
-    let listener = TcpListener::bind(&listen).map_err(|source| ClusterError::Listen {
-        process: me,
-        address: listen.clone(),
-        source,
-    })?;
+    let (listener, listen) =
+        listen(&config.peers[me]).map_err(|(address, source)| ClusterError::Listen {
+            process: me,
+            address,
+            source,
+        })?;
     listener
         .set_nonblocking(true)
         .map_err(ClusterError::Setup)?;
@@ -248,12 +266,20 @@ fn sockets(
     }
 }
 
-/// Every process listens on all interfaces at the port of its own entry, so an entry may be a
-/// DNS name that only other pods resolve.
-fn listen_address(own: &str) -> String {
-    match own.rsplit_once(':') {
+/// Listens at this process's own entry when that address is local (a pod's own DNS name, or one
+/// of several loopback addresses on one machine), else on all interfaces at its port (a name that
+/// does not resolve to this host yet).
+fn listen(own: &str) -> Result<(TcpListener, String), (String, io::Error)> {
+    if let Ok(listener) = TcpListener::bind(own) {
+        return Ok((listener, own.to_string()));
+    }
+    let any = match own.rsplit_once(':') {
         Some((_, port)) => format!("0.0.0.0:{port}"),
         None => own.to_string(),
+    };
+    match TcpListener::bind(&any) {
+        Ok(listener) => Ok((listener, any)),
+        Err(error) => Err((any, error)),
     }
 }
 

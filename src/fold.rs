@@ -100,6 +100,17 @@ pub fn consume_from_start(
     topic: &str,
     read_committed: bool,
 ) -> anyhow::Result<(BaseConsumer, BTreeMap<i32, i64>)> {
+    consume_from(kafka, topic, read_committed, |_| 0)
+}
+
+/// A consumer of every partition of `topic` from offset `start(partition)`, and the end offsets
+/// seen now.
+pub fn consume_from(
+    kafka: &Kafka,
+    topic: &str,
+    read_committed: bool,
+    start: impl Fn(i32) -> i64,
+) -> anyhow::Result<(BaseConsumer, BTreeMap<i32, i64>)> {
     let consumer: BaseConsumer = kafka
         .client_config()
         .set("group.id", "salesflow-fold")
@@ -132,7 +143,11 @@ pub fn consume_from_start(
     for partition in partitions {
         let (_, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
         ends.insert(partition, high);
-        list.add_partition_offset(topic, partition, Offset::Beginning)?;
+        let offset = match start(partition) {
+            0 => Offset::Beginning,
+            from => Offset::Offset(from),
+        };
+        list.add_partition_offset(topic, partition, offset)?;
     }
     consumer.assign(&list)?;
     Ok((consumer, ends))
@@ -148,10 +163,21 @@ pub fn text_of(message: &BorrowedMessage<'_>) -> (Option<String>, Option<String>
 pub fn read_to_end(
     kafka: &Kafka,
     topic: &str,
+    each: impl FnMut(&BorrowedMessage<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    read_range(kafka, topic, |_| 0, each)
+}
+
+/// Hands every message of `topic`, from offset `start(partition)` up to the end offsets seen now,
+/// to `each`.
+pub fn read_range(
+    kafka: &Kafka,
+    topic: &str,
+    start: impl Fn(i32) -> i64 + Copy,
     mut each: impl FnMut(&BorrowedMessage<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let (consumer, mut ends) = consume_from_start(kafka, topic, true)?;
-    ends.retain(|_, end| *end > 0);
+    let (consumer, mut ends) = consume_from(kafka, topic, true, start)?;
+    ends.retain(|partition, end| *end > start(*partition));
     let mut last_seen = Instant::now();
     while !ends.is_empty() {
         match consumer.poll(Duration::from_millis(500)) {

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod model;
 pub mod outputs;
 pub mod progress;
+pub mod repair;
 pub mod runner;
 pub mod runtime;
 pub mod sink;

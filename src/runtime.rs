@@ -29,6 +29,7 @@ use crate::metrics::Metrics;
 use crate::model::{Diff, InputTopic};
 use crate::outputs::{EncodedRow, OutputTopic};
 use crate::progress::{Progress, last_progress};
+use crate::repair::{PastProgress, written_after};
 use crate::sink::{Fault, Position, SinkConfig, sink};
 use crate::source::{PartitionAssignment, Reader, assign};
 
@@ -69,6 +70,11 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
 }
 
 fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
+    // Probes answer from the start: live while the broker and the peers are waited for.
+    let metrics = Metrics::new(config.workers);
+    if let Some(addr) = &config.metrics_addr {
+        crate::metrics::serve(addr, Arc::clone(&metrics), Arc::clone(&stop))?;
+    }
     // The embedded broker is not Send: it lives on this thread until the workers are done.
     let embedded = match &config.brokers {
         Some(_) => None,
@@ -105,23 +111,34 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         "starting workers"
     );
 
-    let metrics = Metrics::new(config.workers);
-    if let Some(addr) = &config.metrics_addr {
-        crate::metrics::serve(addr, Arc::clone(&metrics), Arc::clone(&stop))?;
-    }
+    let topics: HashMap<OutputTopic, String> = OutputTopic::ANALYSES
+        .iter()
+        .chain([&OutputTopic::DeadLetters])
+        .map(|t| (*t, config.output_topic(t.name())))
+        .collect();
+    let written_after_resume = match &resume {
+        Some(progress) => {
+            let written = written_after(&kafka, &topics, config.envelope, progress)?;
+            if !written.is_empty() {
+                info!(
+                    keys = written.len(),
+                    "the last run wrote past its last progress; those keys are set back at the resume time"
+                );
+            }
+            written
+        }
+        None => PastProgress::new(),
+    };
     let fault: Fault = Arc::new(Mutex::new(None));
     let worker_fault = Arc::clone(&fault);
     let sink_config = SinkConfig {
         kafka: kafka.clone(),
         job: config.job.clone(),
         envelope: config.envelope,
-        topics: OutputTopic::ANALYSES
-            .iter()
-            .chain([&OutputTopic::DeadLetters])
-            .map(|t| (*t, config.output_topic(t.name())))
-            .collect(),
+        topics,
         progress_topic: config.output_topic(PROGRESS_TOPIC),
         resume: resume.clone(),
+        written_after_resume: Arc::new(written_after_resume),
         metrics: Arc::clone(&metrics),
     };
     let resume_time = resume.as_ref().map(|r| r.time);
@@ -262,6 +279,7 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         ),
         Some(cluster) => {
             let connected = crate::cluster::connect(cluster, config.workers, &stop)?;
+            crate::cluster::exit_when_a_peer_is_lost();
             let worker_config = timely::WorkerConfig::default();
             let guards = timely::execute::execute_from(
                 connected.builders,
@@ -286,10 +304,12 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
     drop(embedded);
     if let Some(traffic) = traffic {
         let consumed: u64 = summary.counts.values().map(|c| c.consumed).sum();
+        // Summed over every process, the sent bytes are all the traffic of the cluster.
         info!(
-            bytes = traffic.total(),
-            per_input_record = traffic.total() as f64 / consumed.max(1) as f64,
-            "exchanged with the other processes (sent and received)"
+            sent_bytes = traffic.sent.load(Ordering::Relaxed),
+            received_bytes = traffic.received.load(Ordering::Relaxed),
+            consumed,
+            "exchanged with the other processes"
         );
     }
     for (topic, c) in &summary.counts {

@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use differential_dataflow::Hashable;
 use differential_dataflow::VecCollection;
 use differential_dataflow::consolidation::consolidate;
 use rdkafka::ClientContext;
@@ -34,6 +33,7 @@ use crate::metrics::Metrics;
 use crate::model::Diff;
 use crate::outputs::{EncodedRow, OutputTopic};
 use crate::progress::Progress;
+use crate::repair::{PastProgress, key_hash, repairs};
 
 /// The header that carries each change's logical time, in decimal milliseconds.
 pub const TIME_HEADER: &str = "salesflow-time";
@@ -49,6 +49,8 @@ pub struct SinkConfig {
     pub progress_topic: String,
     /// The progress a restarted job resumes from: times up to it are already written.
     pub resume: Option<Progress>,
+    /// What the previous run wrote past `resume`, to be taken back at the resume time.
+    pub written_after_resume: Arc<PastProgress>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -328,8 +330,9 @@ fn write_rows<'s>(
     // retraction and its new row on different workers, and only together do they say what the
     // key's message is. One writer per key also keeps the key's messages in time order.
     let by_key =
-        Exchange::new(|((topic, key, _), _, _): &(EncodedRow, Time, Diff)| (topic, key).hashed());
+        Exchange::new(|((topic, key, _), _, _): &(EncodedRow, Time, Diff)| key_hash(topic, key));
     let scope = rows.inner.scope();
+    let peers = scope.peers();
     rows.inner
         .unary_frontier(by_key, "write rows", move |_, info| {
             let activator = scope.activator_for(info.address);
@@ -366,16 +369,28 @@ fn write_rows<'s>(
                         break;
                     }
                     let (time, mut changes) = entry.remove_entry();
-                    if config.resume.as_ref().is_some_and(|r| time <= r.time) {
-                        // Written before the restart: the replay rebuilt this state, it is not news.
-                        continue;
-                    }
                     consolidate(&mut changes);
+                    let replayed = config.resume.as_ref().is_some_and(|r| time <= r.time);
                     let cap = held
                         .as_ref()
                         .expect("buffered rows hold a capability")
                         .delayed(&time);
-                    match write_time(writer, next_batch, &config, time, &changes) {
+                    let result = if replayed {
+                        // The replay rebuilt the state as of the last progress: not news, except
+                        // where the previous run wrote past it.
+                        let messages = repairs(
+                            &config.written_after_resume,
+                            config.envelope,
+                            worker,
+                            peers,
+                            &changes,
+                            time,
+                        );
+                        write_messages(writer, next_batch, &config, time, &messages)
+                    } else {
+                        write_time(writer, next_batch, &config, time, &changes)
+                    };
+                    match result {
                         Ok(sent) => in_flight.push_back((cap, next_batch, sent)),
                         Err(message) => {
                             // The time stays open for good: progress must never pass output that
@@ -485,6 +500,32 @@ fn write_time(
             .inc_by(count);
     }
     Ok(sent)
+}
+
+/// Queues ready-made messages `(topic, key, value)` as `batch`; returns how many it sent.
+fn write_messages(
+    writer: &Writer,
+    batch: usize,
+    config: &SinkConfig,
+    time: Time,
+    messages: &[(OutputTopic, String, Option<String>)],
+) -> Result<u64, String> {
+    for (topic, key, value) in messages {
+        let topic_name = config
+            .topics
+            .get(topic)
+            .ok_or_else(|| format!("no topic name for {}", topic.name()))?;
+        writer
+            .send(
+                batch,
+                topic_name,
+                Some(key.as_bytes()),
+                value.as_deref().map(str::as_bytes),
+                time,
+            )
+            .map_err(|e| format!("writing to {topic_name} failed: {e}"))?;
+    }
+    Ok(messages.len() as u64)
 }
 
 /// In value form one key changes by at most one row leaving and one arriving.

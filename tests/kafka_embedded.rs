@@ -45,7 +45,8 @@ fn partition_of(record: &Record) -> i32 {
             Update::Order(id, _)
             | Update::Customer(id, _)
             | Update::Product(id, _)
-            | Update::Rate(id, _),
+            | Update::Rate(id, _)
+            | Update::Stock(id, _),
         ) => id.as_str(),
         Meaning::Bad(_) => "",
     };
