@@ -6,9 +6,9 @@ Checked: the cluster's tables equal the oracle and a single process's; every inp
 read by exactly one worker; losing one process stops the others at once (exit 1) and restarting all
 of them resumes from the progress topic; a job rescaled from 2 to 3 processes continues correctly.
 
-Needs SALESFLOW_TEST_BROKERS (fails loudly without it); see conftest.py. Process I listens on
-0.0.0.0 at the manifests' timely port + I (2101..2103) and serves metrics on 127.0.0.(I+1) at the
-manifests' metrics port (9100); Linux routes 127.0.0.2 and .3 over loopback without setup. Those
+Needs SALESFLOW_TEST_BROKERS (fails loudly without it); see conftest.py. Process I has its own
+address 127.0.0.(I+1), as a pod has its own IP, and listens there at the manifests' timely port
+(2101) and metrics port (9100); Linux routes 127.0.0.2 and .3 over loopback without setup. Those
 ports must be free (checked before each start).
 """
 
@@ -174,9 +174,8 @@ class Cluster:
     - the program is the binary under test, not the image's path;
     - SALESFLOW_BROKERS and SALESFLOW_TOPIC_PREFIX name the test broker and the test's topics;
     - SALESFLOW_PEERS: the manifest's `salesflow-{i}.salesflow-peers` resolve only through cluster
-      DNS, so process I is 127.0.0.(I+1) instead (its own address, as a pod has its own IP). The
-      port is the manifest's plus I: the job listens on 0.0.0.0 at the port of its own entry,
-      so on one machine three processes cannot all take the manifest's one port;
+      DNS, so process I is 127.0.0.(I+1) instead (its own address, as a pod has its own IP), at
+      the manifest's port: the job listens at its own entry's address when that is local;
     - SALESFLOW_METRICS_ADDR: the manifest's port, on the process's own 127.0.0.(I+1).
     `env` overrides or adds more (SALESFLOW_PROCESSES for rescaling), `args` are appended."""
 
@@ -188,7 +187,7 @@ class Cluster:
             f"the pod runs {pod.argv[0]}, not the salesflow binary"
         self.argv = [binary, *pod.argv[1:], *args]
         _, peer_port = host_port(pod.env["SALESFLOW_PEERS"].split(",")[0])
-        self.peers = [(f"127.0.0.{i + 1}", peer_port + i) for i in range(self.processes)]
+        self.peers = [(f"127.0.0.{i + 1}", peer_port) for i in range(self.processes)]
         _, metrics_port = host_port(pod.env["SALESFLOW_METRICS_ADDR"])
         self.metrics = [(f"127.0.0.{i + 1}", metrics_port) for i in range(self.processes)]
         # A container sees only its own environment (the image sets PATH).
@@ -204,8 +203,7 @@ class Cluster:
 
     def start(self) -> "Cluster":
         for host, port in self.peers + self.metrics:
-            # The job binds the peer port on 0.0.0.0 (and sets SO_REUSEADDR, as this check does).
-            check_free("0.0.0.0" if (host, port) in self.peers else host, port)
+            check_free(host, port)
         for i in range(self.processes):
             with open(self.logs[i], "wb") as log:
                 self.procs.append(subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
