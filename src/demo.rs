@@ -14,7 +14,7 @@ use crate::runtime::{self, create_embedded_topics};
 use crate::tail::{fields as row_fields, render};
 
 /// The tables the demo prints, with the fields shown for each.
-const TABLES: [(&str, &[&str]); 5] = [
+const TABLES: [(&str, &[&str]); 6] = [
     (
         "sales_total",
         &["scope", "orders", "units", "revenue", "avg_order_value"],
@@ -35,7 +35,22 @@ const TABLES: [(&str, &[&str]); 5] = [
         "top_products_by_revenue",
         &["rank", "product_id", "name", "category", "units", "revenue"],
     ),
+    (
+        "data_quality",
+        &[
+            "source_topic",
+            "consumed",
+            "applied",
+            "dead_lettered",
+            "duplicates",
+            "orphans",
+            "unpriced",
+        ],
+    ),
 ];
+
+/// Alerts can be many: the demo shows how many per rule and this many reasons.
+const ALERT_REASONS: usize = 8;
 
 /// Runs the demo: `count` changes over `customers` and `products`, on `config`'s workers.
 pub fn demo(
@@ -77,7 +92,32 @@ pub fn demo(
         let table = read_table(&kafka, &config.output_topic(topic), config.envelope)?;
         print_table(topic, fields, table.values());
     }
+    let alerts = read_table(&kafka, &config.output_topic("alerts"), config.envelope)?;
+    print_alerts(alerts.values());
     Ok(())
+}
+
+/// The number of alerts per rule, and the first few reasons.
+fn print_alerts<'a>(rows: impl Iterator<Item = &'a String>) {
+    let rows: Vec<Vec<(String, String)>> = rows.filter_map(|row| row_fields(row).ok()).collect();
+    let field = |row: &[(String, String)], name: &str| {
+        row.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut per_rule = std::collections::BTreeMap::<String, usize>::new();
+    for row in &rows {
+        *per_rule.entry(field(row, "rule")).or_default() += 1;
+    }
+    let counts: Vec<String> = per_rule
+        .iter()
+        .map(|(rule, n)| format!("{rule} {n}"))
+        .collect();
+    println!("alerts: {}", counts.join(", "));
+    for row in rows.iter().take(ALERT_REASONS) {
+        println!("  {}", field(row, "reason"));
+    }
 }
 
 /// Prints rows as an aligned text table of `fields`, sorted by rank when there is one.

@@ -1,8 +1,10 @@
 //! A seeded workload of changes: what `salesflow generate` produces and the benchmarks feed.
 //!
-//! Same seed, same changes: customers, products and rates are loaded first, then order changes
-//! arrive in steps with a configurable mix of new orders, corrections, cancellations, deletions
-//! and dimension changes. Product popularity is skewed (a power law), so rankings mean something.
+//! Same seed, same changes: customers, products, stock counts and rates are loaded first, then
+//! order changes arrive in steps with a configurable mix of new orders, corrections,
+//! cancellations, deletions and dimension changes. Product popularity is skewed (a power law), so
+//! rankings mean something and popular products run low on stock; a few busy ips and the odd bulk
+//! order make the alert rules fire.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -10,7 +12,8 @@ use rand_chacha::ChaCha8Rng;
 use smol_str::SmolStr;
 
 use crate::model::{
-    Change, Currency, Customer, CustomerId, Order, OrderId, Price, Product, ProductId, Rate, Status,
+    Change, Currency, Customer, CustomerId, Order, OrderId, Price, Product, ProductId, Rate,
+    Status, StockCount,
 };
 
 /// Shares of each kind of change after the load, in percent; they add up to 100.
@@ -98,6 +101,9 @@ pub fn workload(config: &WorkloadConfig) -> Workload {
         (0..config.customers).map(|i| g.customer(i)).collect(),
         (0..config.products)
             .map(|i| g.product(i))
+            .collect::<Vec<_>>(),
+        (0..config.products)
+            .map(|i| g.stock_count(i))
             .collect::<Vec<_>>(),
         RATES
             .iter()
@@ -188,6 +194,32 @@ impl Generator {
         Change::Product(product_id(i), Some(product))
     }
 
+    /// A count at the start of the workload: the more popular the product, the more on hand,
+    /// but not enough for the most popular ones to last.
+    fn stock_count(&mut self, i: usize) -> Change {
+        let count = StockCount {
+            on_hand: self.rng.gen_range(100..2_000),
+            as_of: START_MS,
+            reorder_point: self.rng.gen_range(20..200),
+        };
+        Change::Stock(product_id(i), Some(count))
+    }
+
+    /// Most orders come from their customer's own address; one in fifty from one of a few busy
+    /// ones (a bot, a shared proxy).
+    fn ip(&mut self, customer: usize) -> SmolStr {
+        if self.rng.gen_ratio(1, 50) {
+            SmolStr::new(format!("198.51.100.{}", self.rng.gen_range(1..=3)))
+        } else {
+            SmolStr::new(format!(
+                "10.{}.{}.{}",
+                customer >> 16 & 255,
+                customer >> 8 & 255,
+                customer & 255
+            ))
+        }
+    }
+
     fn new_order(&mut self) -> Change {
         let id = OrderId::new(format!("o{}", self.next_order));
         self.next_order += 1;
@@ -205,11 +237,18 @@ impl Generator {
         } else {
             RATES[self.rng.gen_range(0..RATES.len())].0
         };
+        let customer = self.rng.gen_range(0..self.config.customers);
+        // One order in a thousand is a bulk purchase, worth thousands for a pricey product.
+        let quantity = if self.rng.gen_ratio(1, 1_000) {
+            self.rng.gen_range(20..=60)
+        } else {
+            self.rng.gen_range(1..=5)
+        };
         let order = Order {
             ts: self.clock - late,
-            customer_id: customer_id(self.rng.gen_range(0..self.config.customers)),
+            customer_id: customer_id(customer),
             product_id: product_id(product),
-            quantity: self.rng.gen_range(1..=5),
+            quantity,
             price: product_price(product),
             currency: currency_code(currency),
             status: [
@@ -224,7 +263,7 @@ impl Generator {
             payment_method: Some(SmolStr::new_static(
                 PAYMENT_METHODS[self.rng.gen_range(0..PAYMENT_METHODS.len())],
             )),
-            ip: None,
+            ip: Some(self.ip(customer)),
         };
         self.live_orders.push((id.clone(), order.clone()));
         Change::Order(id, Some(order))
@@ -299,6 +338,27 @@ mod tests {
         assert_eq!(a.load, b.load);
         assert_eq!(a.changes, b.changes);
         assert_ne!(workload(&small(8)).changes, a.changes);
+    }
+
+    #[test]
+    fn the_load_counts_every_product_and_some_orders_come_from_busy_ips() {
+        let w = workload(&WorkloadConfig {
+            initial_orders: 5_000,
+            ..small(3)
+        });
+        let load: Vec<&Change> = w.load.iter().flatten().collect();
+        let counts = load
+            .iter()
+            .filter(|c| matches!(c, Change::Stock(_, Some(_))))
+            .count();
+        assert_eq!(counts, 20);
+        let busy = load
+            .iter()
+            .filter(|c| {
+                matches!(c, Change::Order(_, Some(o)) if o.ip.as_deref().is_some_and(|ip| ip.starts_with("198.51.100.")))
+            })
+            .count();
+        assert!((50..=150).contains(&busy), "{busy} orders from busy ips");
     }
 
     #[test]
