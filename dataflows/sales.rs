@@ -69,7 +69,7 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
     let live = all_orders.filter(|(live, _)| *live).map(|(_, order)| order);
 
     // Keys an order determines by itself: a late order lands in its own hour, not the latest.
-    parts.push(live.clone().flat_map(move |order| {
+    let direct = live.clone().flat_map(move |order| {
         let currency = order.currency;
         [
             GroupKey::Total,
@@ -84,7 +84,7 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
         .into_iter()
         .filter(move |group| wants(group.kind()))
         .map(move |group| (group, currency))
-    }));
+    });
 
     // An order of an unknown customer or product counts under `unknown` until it arrives.
     if wants(Kind::Segment) || wants(Kind::Country) {
@@ -137,13 +137,7 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
 
     // The orders of one batch that share a group collapse here, before any exchange; so do the
     // left joins' `unknown` rows and their retractions.
-    let [first, rest @ ..] = &parts[..] else {
-        unreachable!("the keys orders determine by themselves are always a part")
-    };
-    let native = pre_aggregate(
-        first.clone().concatenate(rest.iter().cloned()),
-        "sums per group",
-    );
+    let native = pre_aggregate(direct.concatenate(parts), "sums per group");
 
     let rows = fx::convert(native, rates, config.base_currency).count_total();
     // Each row goes to its output once, instead of every output scanning every row.
