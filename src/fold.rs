@@ -38,6 +38,40 @@ struct DebeziumValue<'a> {
     after: Option<&'a RawValue>,
 }
 
+/// What one output message says, in any envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The key's row is now this, or gone (`upsert`, `debezium`).
+    Row(Option<String>),
+    /// This row's count changes by this much (`diff`).
+    Diff(String, i64),
+    /// A tombstone in a change-log envelope: a compaction marker, not a change.
+    Marker,
+}
+
+/// Reads one message value of `envelope`; a value the envelope cannot read is an error naming it.
+pub fn read_change(envelope: Envelope, value: Option<&str>) -> anyhow::Result<Change> {
+    Ok(match (envelope, value) {
+        (Envelope::Upsert, value) => Change::Row(value.map(str::to_string)),
+        (Envelope::Debezium, Some(value)) => {
+            let change: DebeziumValue = serde_json::from_str(value)
+                .with_context(|| format!("not a debezium value: {value}"))?;
+            Change::Row(
+                change
+                    .after
+                    .filter(|a| a.get() != "null")
+                    .map(|a| a.get().to_string()),
+            )
+        }
+        (Envelope::Diff, Some(value)) => {
+            let change: DiffValue = serde_json::from_str(value)
+                .with_context(|| format!("not a diff value: {value}"))?;
+            Change::Diff(change.row.get().to_string(), change.diff)
+        }
+        (_, None) => Change::Marker,
+    })
+}
+
 impl Fold {
     pub fn new(envelope: Envelope) -> Self {
         Fold {
@@ -49,25 +83,19 @@ impl Fold {
 
     /// Applies one message; a value the envelope cannot read is an error naming it.
     pub fn apply(&mut self, key: &str, value: Option<&str>) -> anyhow::Result<()> {
-        let after = match (self.envelope, value) {
-            (Envelope::Upsert, value) => value.map(str::to_string),
-            (Envelope::Debezium, Some(value)) => {
-                let change: DebeziumValue = serde_json::from_str(value)
-                    .with_context(|| format!("not a debezium value: {value}"))?;
-                change
-                    .after
-                    .filter(|a| a.get() != "null")
-                    .map(|a| a.get().to_string())
+        match read_change(self.envelope, value)? {
+            Change::Row(after) => {
+                match after {
+                    Some(row) => self.table.insert(key.to_string(), row),
+                    None => self.table.remove(key),
+                };
             }
-            (Envelope::Diff, Some(value)) => {
-                let change: DiffValue = serde_json::from_str(value)
-                    .with_context(|| format!("not a diff value: {value}"))?;
-                let row = change.row.get().to_string();
+            Change::Diff(row, diff) => {
                 let count = self
                     .counts
                     .entry((key.to_string(), row.clone()))
                     .or_default();
-                *count += change.diff;
+                *count += diff;
                 match *count {
                     0 => {
                         self.counts.remove(&(key.to_string(), row.clone()));
@@ -77,15 +105,9 @@ impl Fold {
                     }
                     _ => drop(self.table.insert(key.to_string(), row)),
                 }
-                return Ok(());
             }
-            // Tombstones in the change-log envelopes: nothing to fold (compaction markers).
-            (_, None) => return Ok(()),
-        };
-        match after {
-            Some(row) => self.table.insert(key.to_string(), row),
-            None => self.table.remove(key),
-        };
+            Change::Marker => {}
+        }
         Ok(())
     }
 

@@ -19,12 +19,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
 use differential_dataflow::Hashable;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::codecs::envelope::{KeyChange, encode};
 use crate::config::Envelope;
-use crate::fold::{read_range, text_of};
+use crate::fold::{Change, read_change, read_range, text_of};
 use crate::kafka::Kafka;
 use crate::model::{Diff, OutputTopic};
 use crate::outputs::EncodedRow;
@@ -47,19 +45,6 @@ pub fn key_hash(topic: &OutputTopic, key: &String) -> u64 {
     (topic, key).hashed()
 }
 
-#[derive(Deserialize)]
-struct DiffValue<'a> {
-    #[serde(borrow)]
-    row: &'a RawValue,
-    diff: i64,
-}
-
-#[derive(Deserialize)]
-struct DebeziumValue<'a> {
-    #[serde(borrow)]
-    after: Option<&'a RawValue>,
-}
-
 /// Reads every analysis topic past the offsets of `progress`.
 pub fn written_after(
     kafka: &Kafka,
@@ -78,24 +63,12 @@ pub fn written_after(
             let (Some(key), value) = text_of(message) else {
                 return Ok(());
             };
+            let change = read_change(envelope, value.as_deref())?;
             let entry = written.entry((topic, key)).or_default();
-            match (envelope, value) {
-                (Envelope::Upsert, value) => entry.last = value,
-                (Envelope::Debezium, Some(value)) => {
-                    let change: DebeziumValue = serde_json::from_str(&value)
-                        .with_context(|| format!("{name}: not a debezium value: {value}"))?;
-                    entry.last = change
-                        .after
-                        .filter(|a| a.get() != "null")
-                        .map(|a| a.get().to_string());
-                }
-                (Envelope::Diff, Some(value)) => {
-                    let change: DiffValue = serde_json::from_str(&value)
-                        .with_context(|| format!("{name}: not a diff value: {value}"))?;
-                    *entry.net.entry(change.row.get().to_string()).or_default() += change.diff;
-                }
-                // A tombstone in a change-log envelope is a compaction marker, not a change.
-                (_, None) => {}
+            match change {
+                Change::Row(after) => entry.last = after,
+                Change::Diff(row, diff) => *entry.net.entry(row).or_default() += diff,
+                Change::Marker => {}
             }
             Ok(())
         })
