@@ -6,6 +6,7 @@
 #   scripts/kafka.sh start [--port 9092] [--dir DIR]    fresh broker; prints 127.0.0.1:PORT last on stdout
 #   scripts/kafka.sh status [--port P] [--dir DIR]      exit 0 if running and answering
 #   scripts/kafka.sh stop [--dir DIR]                   SIGTERM, SIGKILL after 20 s; exit 0 if not running
+#   scripts/kafka.sh restart [--dir DIR]                start a stopped broker again, with its data
 #   scripts/kafka.sh topics [--dir DIR] -- ARGS...      kafka-topics (TopicCommand), e.g. -- --list
 #
 # Env: SALESFLOW_KAFKA_PORT (default 9092; the controller takes PORT+1), SALESFLOW_KAFKA_HOME (jar cache,
@@ -54,7 +55,8 @@ TOOL_OPTS=(-Xmx256m -XX:TieredStopAtLevel=1)
 
 pid() { cat "$DIR/kafka.pid" 2>/dev/null; }
 # True while the pid file names a live Kafka JVM (not some other process that reused the pid).
-alive() { local p; p=$(pid) && ps -p "$p" -o args= 2>/dev/null | grep -q 'kafka\.Kafka'; }
+# -ww: a set COLUMNS (pytest sets it) would cut the long java command line before kafka.Kafka.
+alive() { local p; p=$(pid) && ps -ww -p "$p" -o args= 2>/dev/null | grep -q 'kafka\.Kafka'; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # The broker really answers: it is in the cluster metadata and serves ApiVersions.
 answering() {
@@ -108,10 +110,25 @@ start() {
   "${JAVA[@]}" "${TOOL_OPTS[@]}" kafka.tools.StorageTool format --cluster-id "$CLUSTER_ID" \
     --config "$DIR/server.properties" >"$DIR/logs/format.log" 2>&1 ||
     { cat "$DIR/logs/format.log" >&2; die "formatting the KRaft log dir failed"; }
+  launch
+}
+
+# Starts the broker of an existing DIR again (after `stop`), with the topics and data it had.
+restart() {
+  [[ -e $DIR/.salesflow-kafka && -f $DIR/server.properties ]] ||
+    die "$DIR holds no broker made by kafka.sh start: nothing to restart"
+  alive && die "the broker of $DIR is still running (pid $(pid))"
+  PORT=$(cat "$DIR/port")
+  fetch
+  launch
+}
+
+# Runs the broker of DIR in the background and waits until it answers.
+launch() {
   # 1 GiB heap: plenty for tests, polite on a shared 2-core machine. G1 as Kafka's own start script uses.
   java_cmd server.log
   nohup "${JAVA[@]}" -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
-    kafka.Kafka "$DIR/server.properties" </dev/null >"$DIR/logs/stdout.log" 2>&1 &
+    kafka.Kafka "$DIR/server.properties" </dev/null >>"$DIR/logs/stdout.log" 2>&1 &
   echo $! >"$DIR/kafka.pid"
   local deadline=$((SECONDS + START_TIMEOUT))
   until answering; do
@@ -154,7 +171,8 @@ case $cmd in
   fetch) fetch ;;
   start) PORT=${PORT:-9092}; start ;;
   stop) stop ;;
+  restart) restart ;;
   status) status ;;
   topics) topics "$@" ;;
-  *) die "usage: $0 fetch | start [--port P] [--dir DIR] | stop [--dir DIR] | status | topics -- ARGS" ;;
+  *) die "usage: $0 fetch | start [--port P] [--dir DIR] | stop [--dir DIR] | restart [--dir DIR] | status | topics -- ARGS" ;;
 esac

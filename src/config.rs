@@ -140,6 +140,16 @@ pub enum Envelope {
     Diff,
 }
 
+/// What a consumer can rely on after a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Delivery {
+    /// Output and progress in Kafka transactions: a read_committed consumer sees each instant
+    /// whole, and no change twice, across crashes.
+    ExactlyOnce,
+    /// No transactions: after a crash a consumer may see changes that the restart takes back.
+    AtLeastOnce,
+}
+
 /// Flags of `salesflow run`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
@@ -158,6 +168,16 @@ pub struct RunArgs {
     /// How output changes are wrapped.
     #[arg(long, env = "SALESFLOW_ENVELOPE", value_enum, default_value = "upsert")]
     pub envelope: Envelope,
+
+    /// exactly-once writes output in Kafka transactions (the job name, with the topic prefix, is
+    /// the transactional id: a second instance of the job fences the first); at-least-once does not.
+    #[arg(
+        long,
+        env = "SALESFLOW_DELIVERY",
+        value_enum,
+        default_value = "exactly-once"
+    )]
+    pub delivery: Delivery,
 
     /// Worker threads in this process.
     #[arg(short = 'w', long, env = "SALESFLOW_WORKERS", default_value_t = 1)]
@@ -478,6 +498,7 @@ pub struct Config {
     pub job: String,
     pub topic_prefix: String,
     pub envelope: Envelope,
+    pub delivery: Delivery,
     pub workers: usize,
     pub bounded: bool,
     pub kafka_properties: Vec<(String, String)>,
@@ -542,6 +563,7 @@ impl TryFrom<RunArgs> for Config {
             job: args.job,
             topic_prefix: args.topic_prefix,
             envelope: args.envelope,
+            delivery: args.delivery,
             workers: args.workers,
             bounded: args.bounded,
             kafka_properties,
@@ -574,6 +596,12 @@ impl Config {
         format!("{}{}", self.topic_prefix, name)
     }
 
+    /// The transactional id of the job's output: one per job and topic prefix, stable across
+    /// restarts, so that a second instance fences the first.
+    pub fn transactional_id(&self) -> String {
+        format!("{}{}", self.topic_prefix, self.job)
+    }
+
     /// The configuration as `key = value` lines, with every `-X` value that may be a secret hidden.
     pub fn describe(&self) -> String {
         let mut lines = vec![
@@ -584,6 +612,12 @@ impl Config {
             format!("job = {}", self.job),
             format!("topic_prefix = {:?}", self.topic_prefix),
             format!("envelope = {:?}", self.envelope).to_lowercase(),
+            format!(
+                "delivery = {}",
+                self.delivery
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_string())
+            ),
             format!("workers = {}", self.workers),
             match &self.cluster {
                 Some(c) => format!(

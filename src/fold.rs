@@ -116,23 +116,26 @@ impl Fold {
     }
 }
 
+/// The end offset seen at the start of a read, per (topic, partition) still to be read.
+pub type Ends = BTreeMap<(String, i32), i64>;
+
 /// A consumer of every partition of `topic` from its beginning, and the end offsets seen now.
 pub fn consume_from_start(
     kafka: &Kafka,
     topic: &str,
     read_committed: bool,
-) -> anyhow::Result<(BaseConsumer, BTreeMap<i32, i64>)> {
-    consume_from(kafka, topic, read_committed, |_| 0)
+) -> anyhow::Result<(BaseConsumer, Ends)> {
+    consume_from(kafka, &[topic], read_committed, |_, _| 0)
 }
 
-/// A consumer of every partition of `topic` from offset `start(partition)`, and the end offsets
-/// seen now.
+/// A consumer of every partition of `topics` from offset `start(topic, partition)`, and the end
+/// offsets seen now.
 pub fn consume_from(
     kafka: &Kafka,
-    topic: &str,
+    topics: &[&str],
     read_committed: bool,
-    start: impl Fn(i32) -> i64,
-) -> anyhow::Result<(BaseConsumer, BTreeMap<i32, i64>)> {
+    start: impl Fn(&str, i32) -> i64,
+) -> anyhow::Result<(BaseConsumer, Ends)> {
     let consumer: BaseConsumer = kafka
         .client_config()
         .set("group.id", "salesflow-fold")
@@ -150,26 +153,28 @@ pub fn consume_from(
         .create()
         .context("while creating a consumer")?;
     let timeout = Duration::from_secs(10);
-    let metadata = consumer
-        .fetch_metadata(Some(topic), timeout)
-        .with_context(|| format!("while reading {topic}"))?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .flat_map(|t| t.partitions())
-        .map(|p| p.id())
-        .collect();
-    anyhow::ensure!(!partitions.is_empty(), "topic {topic} does not exist");
-    let mut ends = BTreeMap::new();
+    let mut ends = Ends::new();
     let mut list = TopicPartitionList::new();
-    for partition in partitions {
-        let (_, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
-        ends.insert(partition, high);
-        let offset = match start(partition) {
-            0 => Offset::Beginning,
-            from => Offset::Offset(from),
-        };
-        list.add_partition_offset(topic, partition, offset)?;
+    for &topic in topics {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), timeout)
+            .with_context(|| format!("while reading {topic}"))?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions())
+            .map(|p| p.id())
+            .collect();
+        anyhow::ensure!(!partitions.is_empty(), "topic {topic} does not exist");
+        for partition in partitions {
+            let (_, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+            ends.insert((topic.to_string(), partition), high);
+            let offset = match start(topic, partition) {
+                0 => Offset::Beginning,
+                from => Offset::Offset(from),
+            };
+            list.add_partition_offset(topic, partition, offset)?;
+        }
     }
     consumer.assign(&list)?;
     Ok((consumer, ends))
@@ -187,48 +192,64 @@ pub fn read_to_end(
     topic: &str,
     each: impl FnMut(&BorrowedMessage<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    read_range(kafka, topic, |_| 0, each)
+    read_range(kafka, &[topic], |_, _| 0, each)
 }
 
-/// Hands every message of `topic`, from offset `start(partition)` up to the end offsets seen now,
-/// to `each`.
+/// Hands every message of `topics`, from offset `start(topic, partition)` up to the end offsets
+/// seen now, to `each`; one consumer reads them all at once.
 pub fn read_range(
     kafka: &Kafka,
-    topic: &str,
-    start: impl Fn(i32) -> i64 + Copy,
+    topics: &[&str],
+    start: impl Fn(&str, i32) -> i64 + Copy,
     mut each: impl FnMut(&BorrowedMessage<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let (consumer, mut ends) = consume_from(kafka, topic, true, start)?;
-    ends.retain(|partition, end| *end > start(*partition));
+    let (consumer, mut ends) = consume_from(kafka, topics, true, start)?;
+    ends.retain(|(topic, partition), end| *end > start(topic, *partition));
     let mut last_seen = Instant::now();
     while !ends.is_empty() {
-        match consumer.poll(Duration::from_millis(500)) {
+        match consumer.poll(Duration::from_millis(50)) {
             Some(message) => {
-                let message = message.with_context(|| format!("while reading {topic}"))?;
-                if message.offset() + 1 >= ends.get(&message.partition()).copied().unwrap_or(0) {
-                    ends.remove(&message.partition());
-                }
+                let message = message.context("while reading to the end offsets")?;
+                forget_if_last(&mut ends, &message);
                 last_seen = Instant::now();
                 each(&message)?;
             }
             None => {
-                // Transaction markers end a partition without a record: trust the position then.
-                let positions = consumer
-                    .position()
-                    .with_context(|| format!("while reading {topic}"))?;
-                ends.retain(|partition, end| {
-                    let position = positions
-                        .find_partition(topic, *partition)
-                        .map(|e| e.offset());
-                    !matches!(position, Some(Offset::Offset(o)) if o >= *end)
-                });
+                forget_reached(&consumer, &mut ends)?;
                 anyhow::ensure!(
                     last_seen.elapsed() < STALL,
-                    "{topic} stopped before its end offsets"
+                    "reading stopped before the end offsets of {:?}",
+                    ends.keys().collect::<Vec<_>>()
                 );
             }
         }
     }
+    Ok(())
+}
+
+/// Removes the message's partition from `ends` if the message is its last one.
+pub fn forget_if_last(ends: &mut Ends, message: &BorrowedMessage<'_>) {
+    let key = (message.topic().to_string(), message.partition());
+    if ends
+        .get(&key)
+        .is_some_and(|end| message.offset() + 1 >= *end)
+    {
+        ends.remove(&key);
+    }
+}
+
+/// Removes from `ends` the partitions whose consumer position has reached their end offset.
+/// Transaction markers end a partition without a record, so only the position tells.
+pub fn forget_reached(consumer: &BaseConsumer, ends: &mut Ends) -> anyhow::Result<()> {
+    let positions = consumer
+        .position()
+        .context("while reading the consumer's positions")?;
+    ends.retain(|(topic, partition), end| {
+        let position = positions
+            .find_partition(topic, *partition)
+            .map(|e| e.offset());
+        !matches!(position, Some(Offset::Offset(o)) if o >= *end)
+    });
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -177,14 +177,22 @@ pub fn ensure_topics(
     }
 }
 
-/// The partitions of `topic` with their end offsets now, or `None` if the topic does not exist.
+/// The offsets a partition holds now: from `start` (records before it are deleted) to `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watermarks {
+    pub partition: i32,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// The partitions of `topic` with their offsets now, or `None` if the topic does not exist.
 /// Waits (with a log line) while the broker cannot be reached.
 pub fn end_offsets(
     consumer: &BaseConsumer,
     bootstrap: &str,
     topic: &str,
     stop: &AtomicBool,
-) -> Result<Option<Vec<(i32, i64)>>, KafkaSetupError> {
+) -> Result<Option<Vec<Watermarks>>, KafkaSetupError> {
     // Short attempts, so a broker that is down is reported within seconds and retried.
     let timeout = Duration::from_secs(3);
     let mut backoff = Backoff::new();
@@ -213,15 +221,48 @@ pub fn end_offsets(
     };
     let mut ends = Vec::with_capacity(partitions.len());
     for partition in partitions {
-        let high = loop {
+        let (start, end) = loop {
             match consumer.fetch_watermarks(topic, partition, timeout) {
-                Ok((_, high)) => break high,
+                Ok(offsets) => break offsets,
                 Err(error) => backoff.wait("reading end offsets", bootstrap, &error, stop)?,
             }
         };
-        ends.push((partition, high));
+        ends.push(Watermarks {
+            partition,
+            start,
+            end,
+        });
     }
     Ok(Some(ends))
+}
+
+/// Warns when `topic` will lose records to retention: the job rebuilds its state from every
+/// record of its inputs, so after that a restart must refuse to run. Says nothing when the broker
+/// does not describe the topic.
+pub fn warn_if_retention_deletes(kafka: &Kafka, topic: &str) {
+    let described = kafka.admin().ok().and_then(|admin| {
+        let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+        let resource = ResourceSpecifier::Topic(topic);
+        futures_executor::block_on(admin.describe_configs([&resource], &options)).ok()
+    });
+    let Some(Some(Ok(config))) = described.map(|mut results| results.pop()) else {
+        return;
+    };
+    let value = |name: &str| {
+        config
+            .get(name)
+            .and_then(|e| e.value.clone())
+            .unwrap_or_default()
+    };
+    let (policy, retention) = (value("cleanup.policy"), value("retention.ms"));
+    if !policy.split(',').any(|p| p.trim() == "compact") && retention != "-1" {
+        warn!(
+            topic,
+            cleanup_policy = policy,
+            retention_ms = retention,
+            "input topic is neither compacted nor kept forever: once retention deletes records, a restart cannot rebuild the state and refuses to run"
+        );
+    }
 }
 
 /// Capped exponential backoff for a broker that is down: waited for and retried, not a crash.

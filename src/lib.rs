@@ -25,6 +25,7 @@ pub mod sink;
 pub mod source;
 pub mod tail;
 pub mod workload;
+pub mod writer;
 
 /// The analyses, as pure functions from collections to collections (no I/O).
 #[path = "../dataflows/mod.rs"]

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub output_changes: Family<TopicLabel, Counter>,
     /// Seconds from the end of a logical time (wall clock) until its output is acknowledged.
     pub epoch_latency: Histogram,
+    /// Seconds to write and commit one batch of instants with its progress record.
+    pub transaction_seconds: Histogram,
     /// The last logical time (ms) whose progress record was written.
     pub last_progress: Gauge,
     workers: usize,
@@ -49,6 +51,9 @@ impl Metrics {
         let output_changes = Family::default();
         let epoch_latency =
             Histogram::new([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]);
+        let transaction_seconds = Histogram::new([
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]);
         let last_progress = Gauge::default();
         registry.register(
             "records_consumed",
@@ -76,6 +81,11 @@ impl Metrics {
             epoch_latency.clone(),
         );
         registry.register(
+            "transaction_seconds",
+            "Writing and committing one batch of instants with its progress record",
+            transaction_seconds.clone(),
+        );
+        registry.register(
             "last_progress_time_ms",
             "The last logical time written to the progress topic",
             last_progress.clone(),
@@ -87,6 +97,7 @@ impl Metrics {
             dead_lettered,
             output_changes,
             epoch_latency,
+            transaction_seconds,
             last_progress,
             workers,
             restored: AtomicUsize::new(0),

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
 use differential_dataflow::Hashable;
+use rdkafka::message::Message as _;
 
 use crate::codecs::envelope::{KeyChange, encode};
 use crate::config::Envelope;
@@ -27,6 +28,7 @@ use crate::kafka::Kafka;
 use crate::model::{Diff, OutputTopic};
 use crate::outputs::EncodedRow;
 use crate::progress::Progress;
+use crate::writer::Message;
 
 /// What was written for one key past the progress record.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -52,32 +54,40 @@ pub fn written_after(
     envelope: Envelope,
     progress: &Progress,
 ) -> anyhow::Result<PastProgress> {
+    let analyses: HashMap<&str, OutputTopic> = OutputTopic::ANALYSES
+        .into_iter()
+        .filter_map(|topic| Some((topics.get(&topic)?.as_str(), topic)))
+        .collect();
+    let names: Vec<&str> = analyses.keys().copied().collect();
+    let start = |name: &str, partition: i32| {
+        progress
+            .outputs
+            .get(name)
+            .and_then(|p| p.get(&partition))
+            .copied()
+            .unwrap_or(0)
+    };
     let mut written = PastProgress::new();
-    for topic in OutputTopic::ANALYSES {
-        let Some(name) = topics.get(&topic) else {
-            continue;
+    read_range(kafka, &names, start, |message| {
+        let (Some(topic), (Some(key), value)) = (analyses.get(message.topic()), text_of(message))
+        else {
+            return Ok(());
         };
-        let from = progress.outputs.get(name);
-        let start = |partition: i32| from.and_then(|p| p.get(&partition)).copied().unwrap_or(0);
-        read_range(kafka, name, start, |message| {
-            let (Some(key), value) = text_of(message) else {
-                return Ok(());
-            };
-            let change = read_change(envelope, value.as_deref())?;
-            let entry = written.entry((topic, key)).or_default();
-            match change {
-                Change::Row(after) => entry.last = after,
-                Change::Diff(row, diff) => *entry.net.entry(row).or_default() += diff,
-                Change::Marker => {}
-            }
-            Ok(())
-        })
-        .with_context(|| format!("while reading {name} past the last progress"))?;
-    }
+        let change = read_change(envelope, value.as_deref())
+            .with_context(|| format!("in {} past the last progress", message.topic()))?;
+        let entry = written.entry((*topic, key)).or_default();
+        match change {
+            Change::Row(after) => entry.last = after,
+            Change::Diff(row, diff) => *entry.net.entry(row).or_default() += diff,
+            Change::Marker => {}
+        }
+        Ok(())
+    })
+    .context("while reading the output topics past the last progress")?;
     Ok(written)
 }
 
-/// The messages (key, values) that put this worker's keys of `written` back to the snapshot,
+/// The messages that put this worker's keys of `written` back to the snapshot,
 /// where `snapshot` is the replay's consolidated output at the resume time (every row `+1`).
 pub fn repairs(
     written: &PastProgress,
@@ -86,7 +96,7 @@ pub fn repairs(
     peers: usize,
     snapshot: &[(EncodedRow, Diff)],
     time: u64,
-) -> Vec<(OutputTopic, String, Option<String>)> {
+) -> Vec<Message> {
     let rows: HashMap<(OutputTopic, &str), &str> = snapshot
         .iter()
         .filter(|(_, diff)| *diff > 0)
@@ -125,7 +135,11 @@ pub fn repairs(
                     .collect()
             }
         };
-        out.extend(values.into_iter().map(|value| (*topic, key.clone(), value)));
+        out.extend(values.into_iter().map(|value| Message {
+            topic: *topic,
+            key: key.clone(),
+            value,
+        }));
     }
     out
 }
@@ -157,16 +171,14 @@ mod tests {
         );
         let rows = snapshot(&[("k", "old")]);
         let out = repairs(&changed, Envelope::Upsert, 0, 1, &rows, 7);
-        assert_eq!(
-            out,
-            [(
-                OutputTopic::SalesTotal,
-                "k".to_string(),
-                Some("old".to_string())
-            )]
-        );
+        let message = |value: Option<&str>| Message {
+            topic: OutputTopic::SalesTotal,
+            key: "k".to_string(),
+            value: value.map(str::to_string),
+        };
+        assert_eq!(out, [message(Some("old"))]);
         let out = repairs(&changed, Envelope::Upsert, 0, 1, &snapshot(&[]), 7);
-        assert_eq!(out, [(OutputTopic::SalesTotal, "k".to_string(), None)]);
+        assert_eq!(out, [message(None)]);
         let same = written(
             "k",
             Unconfirmed {
@@ -193,7 +205,7 @@ mod tests {
         );
         let values: Vec<Option<String>> = repairs(&changed, Envelope::Diff, 0, 1, &[], 9)
             .into_iter()
-            .map(|(_, _, v)| v)
+            .map(|m| m.value)
             .collect();
         assert_eq!(
             values,

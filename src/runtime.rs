@@ -24,14 +24,18 @@ use crate::codecs::dead_letter::dead_letter;
 use crate::config::{Config, Envelope};
 use crate::inputs::{Inputs, Time};
 use crate::intake::{Intake, TopicCounts};
-use crate::kafka::{Embedded, Kafka, KafkaSetupError, TopicSpec, end_offsets, ensure_topics};
+use crate::kafka::{
+    Embedded, Kafka, KafkaSetupError, TopicSpec, end_offsets, ensure_topics,
+    warn_if_retention_deletes,
+};
 use crate::metrics::Metrics;
 use crate::model::{Diff, InputTopic};
 use crate::outputs::{EncodedRow, OutputTopic};
-use crate::progress::{Progress, last_progress};
+use crate::progress::{InputPosition, Progress, last_progress};
 use crate::repair::{PastProgress, written_after};
-use crate::sink::{Fault, Position, SinkConfig, sink};
+use crate::sink::{Fault, SinkConfig, WriterChannels, sink};
 use crate::source::{PartitionAssignment, Reader, assign};
+use crate::writer::{Writer, WriterConfig, WriterThread};
 
 /// The topic progress records go to.
 pub const PROGRESS_TOPIC: &str = "salesflow_progress";
@@ -39,6 +43,9 @@ pub const PROGRESS_TOPIC: &str = "salesflow_progress";
 /// At most this many records are read between two steps of the dataflow, so output keeps flowing
 /// while a large backlog is read.
 const READ_BATCH: usize = 4_096;
+
+/// How far, in logical time, reading may run ahead of the output committed to Kafka.
+const MAX_AHEAD: Duration = Duration::from_secs(5);
 
 /// A log line every this many records per worker.
 const LOG_EVERY: u64 = 1_000_000;
@@ -102,6 +109,32 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 .context("while creating the output topics")?;
         }
     }
+    // Only the process of worker 0 writes. It registers the transactional id before reading
+    // where to resume: that ends any transaction a killed instance left open, so the progress
+    // read next is final, and it fences an older instance that still runs.
+    let writes = config.cluster.as_ref().is_none_or(|c| c.process == 0);
+    let topics: HashMap<OutputTopic, String> = OutputTopic::ANALYSES
+        .iter()
+        .chain([&OutputTopic::DeadLetters])
+        .map(|t| (*t, config.output_topic(t.name())))
+        .collect();
+    let writer = if writes {
+        let writer_config = WriterConfig {
+            kafka: kafka.clone(),
+            job: config.job.clone(),
+            transactional_id: config.transactional_id(),
+            delivery: config.delivery,
+            topics: topics.clone(),
+            progress_topic: config.output_topic(PROGRESS_TOPIC),
+            metrics: Arc::clone(&metrics),
+        };
+        Some(
+            Writer::connect(writer_config, &stop)
+                .context("while connecting the output producer")?,
+        )
+    } else {
+        None
+    };
     let resume = resume_point(&kafka, &config, &stop)?;
     let partitions = input_partitions(&kafka, &config, resume.as_ref(), &stop)?;
     info!(
@@ -111,11 +144,7 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         "starting workers"
     );
 
-    let topics: HashMap<OutputTopic, String> = OutputTopic::ANALYSES
-        .iter()
-        .chain([&OutputTopic::DeadLetters])
-        .map(|t| (*t, config.output_topic(t.name())))
-        .collect();
+    // Committed output past the last progress exists only after a run without transactions.
     let written_after_resume = match &resume {
         Some(progress) => {
             let written = written_after(&kafka, &topics, config.envelope, progress)?;
@@ -132,15 +161,23 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
     let fault: Fault = Arc::new(Mutex::new(None));
     let worker_fault = Arc::clone(&fault);
     let sink_config = SinkConfig {
-        kafka: kafka.clone(),
-        job: config.job.clone(),
         envelope: config.envelope,
-        topics,
-        progress_topic: config.output_topic(PROGRESS_TOPIC),
-        resume: resume.clone(),
+        resume_time: resume.as_ref().map(|r| r.time),
         written_after_resume: Arc::new(written_after_resume),
-        metrics: Arc::clone(&metrics),
     };
+    let writer = writer
+        .map(|w| w.spawn(resume.clone(), Arc::clone(&stop), Arc::clone(&fault)))
+        .transpose()?;
+    let (channels, writer_thread) = match writer {
+        Some(WriterThread {
+            epochs,
+            committed,
+            handle,
+        }) => (Some(WriterChannels { epochs, committed }), Some(handle)),
+        None => (None, None),
+    };
+    // Worker 0 takes the writer's ends; the closure below runs once per worker.
+    let channels = Mutex::new(channels);
     let resume_time = resume.as_ref().map(|r| r.time);
     let config = Arc::new(config);
     let worker_config = Arc::clone(&config);
@@ -153,10 +190,17 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         let config = &worker_config;
         let mut inputs = Inputs::new();
         let mut dead_letters = InputHandleVec::<Time, (EncodedRow, Time, Diff)>::new();
-        let mut positions = InputHandleVec::<Time, Position>::new();
+        let mut positions = InputHandleVec::<Time, InputPosition>::new();
         let analysis = config.analysis.clone();
         let input_names = InputTopic::ALL.map(|topic| config.input_topic(topic));
-        worker.dataflow::<Time, _, _>(|scope| {
+        let writer = match index {
+            0 => channels
+                .lock()
+                .map_err(|_| "writer channels poisoned")?
+                .take(),
+            _ => None,
+        };
+        let committed = worker.dataflow::<Time, _, _>(|scope| {
             let rows = inputs
                 .encoded_outputs(scope, &analysis, &input_names)
                 .concat(scope.input_from(&mut dead_letters).as_collection());
@@ -164,8 +208,9 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 rows,
                 scope.input_from(&mut positions),
                 sink_config.clone(),
+                writer,
                 Arc::clone(&worker_fault),
-            );
+            )
         });
 
         let mine = assign(&partitions, index, peers);
@@ -182,7 +227,7 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         let mut epoch = resume_time.unwrap_or(first_epoch);
         let advance = |inputs: &mut Inputs,
                        dead: &mut InputHandleVec<Time, _>,
-                       pos: &mut InputHandleVec<Time, Position>,
+                       pos: &mut InputHandleVec<Time, InputPosition>,
                        t| {
             inputs.advance_to(t);
             dead.advance_to(t);
@@ -191,8 +236,12 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         advance(&mut inputs, &mut dead_letters, &mut positions, epoch);
         let mut read_since_epoch = false;
         loop {
+            // Reading waits while output more than MAX_AHEAD behind is still uncommitted, so a
+            // slow broker holds the job back instead of filling its memory.
+            let behind = committed.less_than(&epoch.saturating_sub(MAX_AHEAD.as_millis() as Time));
+            let batch = if behind { 0 } else { READ_BATCH };
             let read = reader
-                .poll(READ_BATCH, Duration::ZERO, |record| {
+                .poll(batch, Duration::ZERO, |record| {
                     let time = if record.bound { epoch } else { first_epoch.max(epoch) };
                     consumed += 1;
                     if consumed.is_multiple_of(LOG_EVERY) {
@@ -263,7 +312,11 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             }));
         }
         if let Some(fault) = worker_fault.lock().ok().and_then(|f| f.clone()) {
-            // A sink fault holds its time open for good; draining would wait forever.
+            // A sink fault holds its time open for good, and timely steps a worker until its
+            // dataflows complete: drop them instead of draining them.
+            for dataflow in worker.installed_dataflows() {
+                worker.drop_dataflow(dataflow);
+            }
             return Err(fault);
         }
         // Close the inputs and let every started instant finish and flush.
@@ -292,8 +345,15 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
     };
     let guards = guards.map_err(|e| anyhow::anyhow!("cannot start the workers: {e}"))?;
 
+    let results = guards.join();
+    // The workers are done and the writer's channel closed: it ends after its last commit.
+    if let Some(handle) = writer_thread {
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the output writer panicked"))?;
+    }
     let mut summary = Summary::default();
-    for result in guards.join() {
+    for result in results {
         let counts = result
             .map_err(|e| anyhow::anyhow!("a worker failed: {e}"))?
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -383,7 +443,7 @@ fn resume_point(
         &topic,
         stop,
     )?;
-    let resume = last_progress(kafka, &topic, &config.job)?;
+    let resume = last_progress(kafka, &topic, &config.job, stop)?;
     if let Some(progress) = &resume {
         info!(time = progress.time, "resuming after the last progress");
     }
@@ -403,16 +463,24 @@ fn input_partitions(
         let name = config.input_topic(topic);
         match end_offsets(&consumer, &kafka.bootstrap, &name, stop)? {
             Some(ends) => {
-                all.extend(
-                    ends.into_iter()
-                        .map(|(partition, end)| PartitionAssignment {
-                            topic,
-                            name: name.clone(),
-                            partition,
-                            end_at_start: end,
-                            bound_until: resume.map_or(0, |r| r.input_offset(&name, partition)),
-                        }),
-                )
+                if let Some(cut) = ends.iter().find(|w| w.start > 0) {
+                    bail!(
+                        "input topic {name} partition {} starts at offset {}: the records before it were deleted, so the job cannot rebuild its state from it. Input topics must be compacted (cleanup.policy=compact) or keep every record (retention.ms=-1); reload the topic and start again",
+                        cut.partition,
+                        cut.start
+                    );
+                }
+                // The embedded broker keeps everything and describes no configuration.
+                if config.brokers.is_some() {
+                    warn_if_retention_deletes(kafka, &name);
+                }
+                all.extend(ends.into_iter().map(|w| PartitionAssignment {
+                    topic,
+                    name: name.clone(),
+                    partition: w.partition,
+                    end_at_start: w.end,
+                    bound_until: resume.map_or(0, |r| r.input_offset(&name, w.partition)),
+                }))
             }
             None => warn!(
                 topic = name,

@@ -1,349 +1,91 @@
-//! The only producer: writes each complete logical time of output rows to their topics, then, once
-//! every worker has written a time, one progress record naming it.
+//! The sink: turns each complete logical time of output rows into Kafka messages and hands them,
+//! with the input positions that time covers, to the writer (`crate::writer`), which commits
+//! them and their progress record in one transaction.
 //!
 //! ```text
-//!   encoded rows ──(per worker, time complete)──> envelope ─> output topics ─> flush
-//!        └─ written offsets @t ─┐
-//!   input positions @t ─────────┴─exchange to worker 0─> (frontier passed t) ─> salesflow_progress
+//!  encoded rows ──exchange by (topic, key)──> per worker, time complete: consolidate,
+//!                                             one change per key, envelope ──> messages @t ─┐
+//!  input positions @t ─────────────────────────────────────────────────────────────────────┴─>
+//!     worker 0, time complete: Epoch{t, messages, positions} ──> writer thread ──> committed t
 //! ```
-//! A time's progress record is written only after its rows are acknowledged by the broker on
-//! every worker, because the progress operator's input frontier passes `t` only then.
+//! Worker 0 holds each time's capability until the writer reports it committed, so the dataflow
+//! ends (and `--bounded` exits) only after every instant is in Kafka, and the frontier after this
+//! operator is the committed time, which the runtime uses to keep reading from running far ahead.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use differential_dataflow::VecCollection;
 use differential_dataflow::consolidation::consolidate;
-use rdkafka::ClientContext;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use serde::{Deserialize, Serialize};
-use timely::dataflow::StreamVec;
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{Capability, Concat, Operator};
-use tracing::{debug, error};
+use timely::dataflow::operators::{Capability, Operator, Probe};
+use timely::dataflow::{ProbeHandle, StreamVec};
+use tracing::error;
 
 use crate::codecs::envelope::{KeyChange, encode};
 use crate::config::Envelope;
 use crate::inputs::Time;
-use crate::kafka::Kafka;
-use crate::metrics::Metrics;
 use crate::model::Diff;
 use crate::outputs::{EncodedRow, OutputTopic};
-use crate::progress::Progress;
+use crate::progress::InputPosition;
 use crate::repair::{PastProgress, key_hash, repairs};
+use crate::writer::{Epoch, Message};
 
-/// The header that carries each change's logical time, in decimal milliseconds.
-pub const TIME_HEADER: &str = "salesflow-time";
-
-/// Where and how the sink writes.
+/// How output rows become messages.
 #[derive(Clone, Debug)]
 pub struct SinkConfig {
-    pub kafka: Kafka,
-    pub job: String,
     pub envelope: Envelope,
-    /// Prefixed topic name of every output, dead letters included.
-    pub topics: HashMap<OutputTopic, String>,
-    pub progress_topic: String,
-    /// The progress a restarted job resumes from: times up to it are already written.
-    pub resume: Option<Progress>,
-    /// What the previous run wrote past `resume`, to be taken back at the resume time.
+    /// The time a restarted job resumes at: times up to it are already written.
+    pub resume_time: Option<Time>,
+    /// What the previous run wrote past its last progress, to be taken back at the resume time.
     pub written_after_resume: Arc<PastProgress>,
-    pub metrics: Arc<Metrics>,
 }
 
 /// A fault the job cannot carry on after; the runtime stops and exits 1 when one is set.
 pub type Fault = Arc<Mutex<Option<String>>>;
 
-/// A position to report in the progress record: the next offset of a partition.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Position {
-    /// Of an output topic: everything before it has been written.
-    Output {
-        topic: String,
-        partition: i32,
-        next_offset: i64,
-    },
-    /// Of an input topic: everything before it has been read.
-    Input {
-        topic: String,
-        partition: i32,
-        next_offset: i64,
-    },
+/// The writer's ends, for the one worker that talks to it.
+pub struct WriterChannels {
+    pub epochs: Sender<Epoch>,
+    pub committed: Receiver<Time>,
 }
 
-/// The highest offset written per (topic, partition).
-type Written = HashMap<(String, i32), i64>;
-
-/// The delivery reports of one batch of messages (one time's output of one worker).
-#[derive(Default)]
-struct Batch {
-    acknowledged: u64,
-    written: Written,
-}
-
-/// Delivery reports per batch, and the first failure.
-#[derive(Default)]
-struct Deliveries {
-    batches: Mutex<HashMap<usize, Batch>>,
-    failure: Mutex<Option<String>>,
-}
-
-impl ClientContext for Deliveries {}
-
-impl ProducerContext for Deliveries {
-    /// The batch the message belongs to.
-    type DeliveryOpaque = usize;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, batch: usize) {
-        match result {
-            Ok(message) => {
-                let mut batches = self
-                    .batches
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner());
-                let batch = batches.entry(batch).or_default();
-                batch.acknowledged += 1;
-                let offset = batch
-                    .written
-                    .entry((message.topic().to_string(), message.partition()))
-                    .or_insert(-1);
-                *offset = (*offset).max(message.offset());
-            }
-            Err((error, message)) => {
-                let mut failure = self
-                    .failure
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner());
-                failure.get_or_insert_with(|| {
-                    format!("writing to {} failed: {error}", message.topic())
-                });
-            }
-        }
-    }
-}
-
-/// A producer and its delivery reports.
-struct Writer {
-    producer: BaseProducer<Deliveries>,
-}
-
-impl Writer {
-    fn new(kafka: &Kafka) -> Result<Self, KafkaError> {
-        let producer = kafka
-            .client_config()
-            // Retries never duplicate or reorder a partition's messages.
-            .set("enable.idempotence", "true")
-            // The Java client's partitioner, so Kafka Streams and Flink place a key where we do.
-            .set("partitioner", "murmur2_random")
-            // Batch a time's rows together; a time is acknowledged as a whole anyway.
-            .set("linger.ms", "5")
-            .create_with_context(Deliveries::default())?;
-        Ok(Writer { producer })
-    }
-
-    /// Queues one message of `batch`; delivery is reported later (see `acknowledged`).
-    fn send(
-        &self,
-        batch: usize,
-        topic: &str,
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        time: Time,
-    ) -> Result<(), KafkaError> {
-        let time_text = time.to_string();
-        let headers = OwnedHeaders::new().insert(Header {
-            key: TIME_HEADER,
-            value: Some(&time_text),
-        });
-        let mut record: BaseRecord<'_, [u8], [u8], usize> =
-            BaseRecord::with_opaque_to(topic, batch).headers(headers);
-        record.key = key;
-        record.payload = value;
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                // The local queue is full: let deliveries drain it, then try the same record again.
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    record = returned;
-                    self.producer.poll(Duration::from_millis(50));
-                }
-                Err((error, _)) => return Err(error),
-            }
-        }
-    }
-
-    /// Waits until every message sent so far is acknowledged.
-    fn flush(&self) -> Result<(), String> {
-        // A broker that is down is waited for: librdkafka retries until delivery.timeout.ms.
-        loop {
-            match self.producer.flush(Duration::from_secs(30)) {
-                Ok(()) => break,
-                Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {
-                    debug!("flush still waiting for acknowledgements");
-                }
-                Err(error) => return Err(format!("flushing output failed: {error}")),
-            }
-        }
-        self.failure()
-    }
-
-    fn failure(&self) -> Result<(), String> {
-        match self
-            .producer
-            .context()
-            .failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            Some(failure) => Err(failure),
-            None => Ok(()),
-        }
-    }
-
-    /// The offsets `batch` wrote, once all of its `sent` messages are acknowledged.
-    fn acknowledged(&self, batch: usize, sent: u64) -> Result<Option<Written>, String> {
-        self.producer.poll(Duration::ZERO);
-        self.failure()?;
-        let mut batches = self
-            .producer
-            .context()
-            .batches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if batches.get(&batch).map_or(0, |b| b.acknowledged) < sent {
-            return Ok(None);
-        }
-        Ok(Some(
-            batches
-                .remove(&batch)
-                .map(|b| b.written)
-                .unwrap_or_default(),
-        ))
-    }
-}
-
-/// Writes every output row and dead letter, and then progress.
+/// Writes every output row and dead letter through the writer; `writer` is `Some` on the worker
+/// that owns it (worker 0). Returns a probe whose frontier is the least uncommitted time.
 pub fn sink<'s>(
     rows: VecCollection<'s, Time, EncodedRow>,
-    input_positions: StreamVec<'s, Time, Position>,
+    input_positions: StreamVec<'s, Time, InputPosition>,
     config: SinkConfig,
+    writer: Option<WriterChannels>,
     fault: Fault,
-) {
-    let worker = rows.inner.scope().index();
-    let config = Arc::new(config);
-    let written = write_rows(rows, Arc::clone(&config), Arc::clone(&fault), worker);
-    let progress_config = Arc::clone(&config);
-    let mut writer = None;
-    let mut pending: BTreeMap<Time, Vec<Position>> = BTreeMap::new();
-    let mut progress = progress_config.resume.clone().unwrap_or_else(|| Progress {
-        job: progress_config.job.clone(),
-        ..Progress::default()
-    });
-    let resumed_at = progress_config.resume.as_ref().map(|p| p.time);
-    written.concat(input_positions).sink(
-        Exchange::new(|_: &Position| 0),
-        "write progress",
-        move |(input, frontier)| {
-            input.for_each(|cap, data| {
-                let time = *cap.least().expect("a message has a time");
-                pending.entry(time).or_default().append(data);
-            });
-            let mut completed = None;
-            while let Some(entry) = pending.first_entry() {
-                if frontier.less_equal(entry.key()) {
-                    break;
-                }
-                let (time, list) = entry.remove_entry();
-                for position in list {
-                    let (offsets, topic, partition, next) = match position {
-                        Position::Output {
-                            topic,
-                            partition,
-                            next_offset,
-                        } => (&mut progress.outputs, topic, partition, next_offset),
-                        Position::Input {
-                            topic,
-                            partition,
-                            next_offset,
-                        } => (&mut progress.inputs, topic, partition, next_offset),
-                    };
-                    let slot = offsets
-                        .entry(topic)
-                        .or_default()
-                        .entry(partition)
-                        .or_insert(next);
-                    *slot = (*slot).max(next);
-                }
-                completed = Some(time);
-            }
-            // Times up to the resume point are already recorded; only later ones are news.
-            if let Some(time) = completed.filter(|t| resumed_at.is_none_or(|r| *t > r)) {
-                progress.time = time;
-                let writer = writer.get_or_insert_with(|| Writer::new(&progress_config.kafka));
-                let result = writer
-                    .as_ref()
-                    .map_err(|e| format!("cannot create the progress producer: {e}"))
-                    .and_then(|w| {
-                        let value = serde_json::to_string(&progress).map_err(|e| e.to_string())?;
-                        w.send(
-                            0,
-                            &progress_config.progress_topic,
-                            Some(progress_config.job.as_bytes()),
-                            Some(value.as_bytes()),
-                            time,
-                        )
-                        .map_err(|e| format!("writing progress failed: {e}"))?;
-                        w.flush()
-                    });
-                if result.is_ok() {
-                    progress_config.metrics.last_progress.set(time as i64);
-                }
-                if let Err(message) = result {
-                    set_fault(&fault, message);
-                }
-            }
-        },
-    );
+) -> ProbeHandle<Time> {
+    let messages = messages(rows, Arc::new(config), fault.clone());
+    let (probe, _) = commit(messages, input_positions, writer, fault).probe();
+    probe
 }
 
-fn set_fault(fault: &Fault, message: String) {
-    error!(%message, "the sink cannot continue");
-    fault
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get_or_insert(message);
-}
-
-/// Per worker: buffers rows until their time is complete, writes them, flushes, and reports the
-/// offsets written at that time.
-fn write_rows<'s>(
+/// Per worker: buffers rows until their time is complete, then emits each key's change as the
+/// messages of the run's envelope (at a resume time, the repairs of what was written past it).
+fn messages<'s>(
     rows: VecCollection<'s, Time, EncodedRow>,
     config: Arc<SinkConfig>,
     fault: Fault,
-    worker: usize,
-) -> StreamVec<'s, Time, Position> {
-    // Every change of one (topic, key) must meet in one sink: the analyses may emit a key's
+) -> StreamVec<'s, Time, (Message, Time)> {
+    // Every change of one (topic, key) must meet in one place: the analyses may emit a key's
     // retraction and its new row on different workers, and only together do they say what the
-    // key's message is. One writer per key also keeps the key's messages in time order.
+    // key's message is.
     let by_key =
         Exchange::new(|((topic, key, _), _, _): &(EncodedRow, Time, Diff)| key_hash(topic, key));
     let scope = rows.inner.scope();
-    let peers = scope.peers();
+    let (worker, peers) = (scope.index(), scope.peers());
     rows.inner
-        .unary_frontier(by_key, "write rows", move |_, info| {
-            let activator = scope.activator_for(info.address);
-            let mut writer: Option<Result<Writer, KafkaError>> = None;
+        .unary_frontier(by_key, "encode changes", move |_, _| {
             // Held at the least time that still has rows buffered.
             let mut held: Option<Capability<Time>> = None;
             let mut pending: BTreeMap<Time, Vec<(EncodedRow, Diff)>> = BTreeMap::new();
-            // Times written but not yet acknowledged, in time order: (time, batch, messages sent).
-            // Each holds its time open, so progress passes it only once the broker has it all.
-            let mut in_flight: VecDeque<(Capability<Time>, usize, u64)> = VecDeque::new();
-            let mut next_batch = 0;
             move |(input, frontier), output| {
                 input.for_each(|cap, data| {
                     let cap = cap.retain_least(0).expect("a message has a time");
@@ -354,178 +96,81 @@ fn write_rows<'s>(
                         pending.entry(time).or_default().push((row, diff));
                     }
                 });
-                let writer = match writer.get_or_insert_with(|| Writer::new(&config.kafka)) {
-                    Ok(writer) => writer,
-                    Err(error) => {
-                        set_fault(
-                            &fault,
-                            format!("worker {worker}: cannot create the output producer: {error}"),
-                        );
-                        return;
-                    }
-                };
                 while let Some(entry) = pending.first_entry() {
                     if frontier.less_equal(entry.key()) {
                         break;
                     }
                     let (time, mut changes) = entry.remove_entry();
                     consolidate(&mut changes);
-                    let replayed = config.resume.as_ref().is_some_and(|r| time <= r.time);
                     let cap = held
                         .as_ref()
                         .expect("buffered rows hold a capability")
                         .delayed(&time);
-                    let result = if replayed {
+                    let replayed = config.resume_time.is_some_and(|r| time <= r);
+                    let encoded = if replayed {
                         // The replay rebuilt the state as of the last progress: not news, except
                         // where the previous run wrote past it.
-                        let messages = repairs(
+                        Ok::<_, String>(repairs(
                             &config.written_after_resume,
                             config.envelope,
                             worker,
                             peers,
                             &changes,
                             time,
-                        );
-                        write_messages(writer, next_batch, &config, time, &messages)
+                        ))
                     } else {
-                        write_time(writer, next_batch, &config, time, &changes)
+                        encode_time(config.envelope, time, &changes)
                     };
-                    match result {
-                        Ok(sent) => in_flight.push_back((cap, next_batch, sent)),
-                        Err(message) => {
-                            // The time stays open for good: progress must never pass output that
-                            // did not reach the broker. The job stops, and a restart replays it.
-                            set_fault(&fault, format!("worker {worker}: {message}"));
-                            in_flight.push_back((cap, next_batch, u64::MAX));
-                        }
+                    match encoded {
+                        Ok(messages) => output
+                            .session(&cap)
+                            .give_iterator(messages.into_iter().map(|m| (m, time))),
+                        Err(message) => set_fault(&fault, format!("worker {worker}: {message}")),
                     }
-                    next_batch += 1;
                 }
                 match (pending.keys().next(), held.as_mut()) {
                     (Some(next), Some(h)) => h.downgrade(next),
                     _ => held = None,
                 }
-                while let Some((cap, batch, sent)) = in_flight.front() {
-                    match writer.acknowledged(*batch, *sent) {
-                        Ok(Some(written)) => {
-                            let age_ms = now_ms().saturating_sub(*cap.time());
-                            config.metrics.epoch_latency.observe(age_ms as f64 / 1e3);
-                            let positions =
-                                written.into_iter().map(|((topic, partition), offset)| {
-                                    Position::Output {
-                                        topic,
-                                        partition,
-                                        next_offset: offset + 1,
-                                    }
-                                });
-                            output.session(cap).give_iterator(positions);
-                            in_flight.pop_front();
-                        }
-                        Ok(None) => break,
-                        Err(message) => {
-                            set_fault(&fault, format!("worker {worker}: {message}"));
-                            break;
-                        }
-                    }
-                }
-                if !in_flight.is_empty() {
-                    // Delivery reports arrive without any input: look again shortly.
-                    activator.activate_after(Duration::from_millis(1));
-                }
             }
         })
 }
 
-/// Queues one complete time's consolidated changes as `batch`; returns how many messages it sent.
-fn write_time(
-    writer: &Writer,
-    batch: usize,
-    config: &SinkConfig,
+/// One complete time's consolidated changes as messages, in key order.
+fn encode_time(
+    envelope: Envelope,
     time: Time,
     changes: &[(EncodedRow, Diff)],
-) -> Result<u64, String> {
-    let mut sent = 0;
-    let mut index = 0;
-    let mut per_topic: HashMap<&str, u64> = HashMap::new();
-    while index < changes.len() {
-        let ((topic, key, _), _) = &changes[index];
-        let group_end = index
-            + changes[index..]
-                .iter()
-                .take_while(|((t, k, _), _)| t == topic && k == key)
-                .count();
-        let group = &changes[index..group_end];
-        index = group_end;
-        let topic_name = config
-            .topics
-            .get(topic)
-            .ok_or_else(|| format!("no topic name for {}", topic.name()))?;
+) -> Result<Vec<Message>, String> {
+    let mut messages = Vec::with_capacity(changes.len());
+    for group in changes.chunk_by(|((t1, k1, _), _), ((t2, k2, _), _)| t1 == t2 && k1 == k2) {
+        let ((topic, key, _), _) = &group[0];
         if *topic == OutputTopic::DeadLetters {
-            for ((_, key, value), _) in group {
-                writer
-                    .send(
-                        batch,
-                        topic_name,
-                        Some(key.as_bytes()),
-                        Some(value.as_bytes()),
-                        time,
-                    )
-                    .map_err(|e| format!("writing to {topic_name} failed: {e}"))?;
-                sent += 1;
-            }
+            messages.extend(group.iter().map(|((_, key, value), _)| Message {
+                topic: *topic,
+                key: key.clone(),
+                value: Some(value.clone()),
+            }));
             continue;
         }
         let change = key_change(group).ok_or_else(|| {
-            format!("{}: key {key} changed {} times at time {time}; an analysis emitted an invalid update", topic.name(), group.len())
-        })?;
-        for value in encode(config.envelope, &change, time) {
-            writer
-                .send(
-                    batch,
-                    topic_name,
-                    Some(key.as_bytes()),
-                    value.as_deref().map(str::as_bytes),
-                    time,
-                )
-                .map_err(|e| format!("writing to {topic_name} failed: {e}"))?;
-            sent += 1;
-            *per_topic.entry(topic_name).or_default() += 1;
-        }
-    }
-    for (topic, count) in per_topic {
-        config
-            .metrics
-            .output_changes
-            .get_or_create(&Metrics::topic(topic))
-            .inc_by(count);
-    }
-    Ok(sent)
-}
-
-/// Queues ready-made messages `(topic, key, value)` as `batch`; returns how many it sent.
-fn write_messages(
-    writer: &Writer,
-    batch: usize,
-    config: &SinkConfig,
-    time: Time,
-    messages: &[(OutputTopic, String, Option<String>)],
-) -> Result<u64, String> {
-    for (topic, key, value) in messages {
-        let topic_name = config
-            .topics
-            .get(topic)
-            .ok_or_else(|| format!("no topic name for {}", topic.name()))?;
-        writer
-            .send(
-                batch,
-                topic_name,
-                Some(key.as_bytes()),
-                value.as_deref().map(str::as_bytes),
-                time,
+            format!(
+                "{}: key {key} changed {} times at time {time}; an analysis emitted an invalid update",
+                topic.name(),
+                group.len()
             )
-            .map_err(|e| format!("writing to {topic_name} failed: {e}"))?;
+        })?;
+        messages.extend(
+            encode(envelope, &change, time)
+                .into_iter()
+                .map(|value| Message {
+                    topic: *topic,
+                    key: key.clone(),
+                    value,
+                }),
+        );
     }
-    Ok(messages.len() as u64)
+    Ok(messages)
 }
 
 /// In value form one key changes by at most one row leaving and one arriving.
@@ -547,8 +192,119 @@ fn key_change<'a>(group: &'a [(EncodedRow, Diff)]) -> Option<KeyChange<'a>> {
     Some(change)
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+/// On worker 0: gathers each complete time's messages and input positions into an epoch for the
+/// writer, and holds the time open until the writer has committed it.
+fn commit<'s>(
+    messages: StreamVec<'s, Time, (Message, Time)>,
+    input_positions: StreamVec<'s, Time, InputPosition>,
+    writer: Option<WriterChannels>,
+    fault: Fault,
+) -> StreamVec<'s, Time, ()> {
+    let scope = messages.scope();
+    messages.binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
+        input_positions,
+        Exchange::new(|_: &(Message, Time)| 0),
+        Exchange::new(|_: &InputPosition| 0),
+        "commit epochs",
+        move |_, info| {
+            let activator = scope.activator_for(info.address);
+            let mut pending: BTreeMap<Time, (Epoch, Option<Capability<Time>>)> = BTreeMap::new();
+            // Handed to the writer, not yet committed, in time order.
+            let mut in_flight: VecDeque<Capability<Time>> = VecDeque::new();
+            move |(messages, frontier1), (positions, frontier2), _output| {
+                messages.for_each(|cap, data| {
+                    for (message, time) in data.drain(..) {
+                        let (epoch, held) = pending.entry(time).or_default();
+                        held.get_or_insert_with(|| cap.delayed(&time, 0));
+                        epoch.messages.push(message);
+                    }
+                });
+                positions.for_each(|cap, data| {
+                    let time = *cap.least().expect("a message has a time");
+                    let (epoch, held) = pending.entry(time).or_default();
+                    held.get_or_insert_with(|| cap.retain_least(0).expect("a message has a time"));
+                    epoch.inputs.append(data);
+                });
+                let Some(writer) = writer.as_ref() else {
+                    return;
+                };
+                while let Some(entry) = pending.first_entry() {
+                    let time = *entry.key();
+                    if frontier1.less_equal(&time) || frontier2.less_equal(&time) {
+                        break;
+                    }
+                    let (mut epoch, held) = entry.remove();
+                    epoch.time = time;
+                    let Some(held) = held else { continue };
+                    if epoch.messages.is_empty() && epoch.inputs.is_empty() {
+                        continue;
+                    }
+                    if writer.epochs.send(epoch).is_err() {
+                        // The writer stopped; it set the fault that says why.
+                        return;
+                    }
+                    in_flight.push_back(held);
+                }
+                while let Ok(committed) = writer.committed.try_recv() {
+                    while in_flight
+                        .front()
+                        .is_some_and(|cap| *cap.time() <= committed)
+                    {
+                        in_flight.pop_front();
+                    }
+                }
+                if !in_flight.is_empty() && fault.lock().map(|f| f.is_none()).unwrap_or(false) {
+                    // Commits are reported without any input: look again shortly.
+                    activator.activate_after(Duration::from_millis(1));
+                }
+            }
+        },
+    )
+}
+
+/// Records the first fault; the workers see it and stop.
+pub fn set_fault(fault: &Fault, message: String) {
+    error!(%message, "the sink cannot continue");
+    fault
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert(message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(key: &str, value: &str) -> EncodedRow {
+        (OutputTopic::SalesTotal, key.to_string(), value.to_string())
+    }
+
+    #[test]
+    fn each_key_becomes_one_change_in_the_envelope() {
+        let mut changes = vec![
+            (row("a", "old"), -1),
+            (row("a", "new"), 1),
+            (row("b", "gone"), -1),
+        ];
+        consolidate(&mut changes);
+        let upsert = encode_time(Envelope::Upsert, 7, &changes).expect("valid changes");
+        let values: Vec<(&str, Option<&str>)> = upsert
+            .iter()
+            .map(|m| (m.key.as_str(), m.value.as_deref()))
+            .collect();
+        assert_eq!(values, [("a", Some("new")), ("b", None)]);
+        let diff = encode_time(Envelope::Diff, 7, &changes).expect("valid changes");
+        assert_eq!(
+            diff.len(),
+            3,
+            "a retraction and an insertion for a, a retraction for b"
+        );
+    }
+
+    #[test]
+    fn two_rows_arriving_for_one_key_is_a_fault_not_a_guess() {
+        let changes = vec![(row("a", "x"), 1), (row("a", "y"), 1)];
+        let error = encode_time(Envelope::Upsert, 3, &changes).expect_err("invalid");
+        assert!(error.contains("changed 2 times at time 3"), "{error}");
+    }
 }

@@ -15,7 +15,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::kafka::{Kafka, KafkaSetupError};
 use crate::model::InputTopic;
-use crate::sink::Position;
+use crate::progress::InputPosition;
 
 /// One input partition, its end offset when the job started, and the offset up to which its
 /// records are already bound to the resume time.
@@ -180,10 +180,10 @@ impl Reader {
     }
 
     /// The next offset of every partition, for the progress record.
-    pub fn positions(&self) -> Vec<Position> {
+    pub fn positions(&self) -> Vec<InputPosition> {
         self.partitions
             .values()
-            .map(|p| Position::Input {
+            .map(|p| InputPosition {
                 topic: p.assignment.name.clone(),
                 partition: p.assignment.partition,
                 next_offset: p.next,

@@ -7,12 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rdkafka::message::Message;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::config::Envelope;
-use crate::fold::{Fold, Table, consume_from_start, text_of};
+use crate::fold::{Fold, Table, consume_from_start, forget_if_last, forget_reached, text_of};
 use crate::kafka::Kafka;
 
 /// What to show and how.
@@ -38,15 +37,16 @@ pub fn tail(config: &TailConfig, stop: &AtomicBool, out: &mut impl Write) -> any
         if config.once && ends.is_empty() {
             break;
         }
-        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
-            let message = message.with_context(|| format!("while reading {}", config.topic))?;
-            if message.offset() + 1 >= ends.get(&message.partition()).copied().unwrap_or(0) {
-                ends.remove(&message.partition());
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(message) => {
+                let message = message.with_context(|| format!("while reading {}", config.topic))?;
+                forget_if_last(&mut ends, &message);
+                if let (Some(key), value) = text_of(&message) {
+                    fold.apply(&key, value.as_deref())?;
+                    dirty = true;
+                }
             }
-            if let (Some(key), value) = text_of(&message) {
-                fold.apply(&key, value.as_deref())?;
-                dirty = true;
-            }
+            None => forget_reached(&consumer, &mut ends)?,
         }
         if !config.once && dirty && last_draw.elapsed() >= Duration::from_millis(500) {
             // Clear the screen and draw from the top, so the table refreshes in place.

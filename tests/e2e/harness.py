@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer,
                              TopicPartition)
@@ -159,17 +159,19 @@ def alert_flags() -> list[str]:
             "--burst-bucket-minutes", str(BURST_BUCKET_MINUTES)]
 
 
-def job_command(binary: str, brokers: str, prefix: str, envelope: str, bounded: bool) -> list[str]:
+def job_command(binary: str, brokers: str, prefix: str, envelope: str, bounded: bool,
+                extra: Iterable[str] = ()) -> list[str]:
     cmd = [binary, "run", "-b", brokers, "--topic-prefix", prefix, "--envelope", envelope,
-           "--workers", "2", "--epoch-ms", "50", *alert_flags()]
+           "--workers", "2", "--epoch-ms", "50", *alert_flags(), *extra]
     if bounded:
         cmd.append("--bounded")
     return cmd
 
 
-def run_bounded(binary: str, brokers: str, prefix: str, envelope: str, timeout: float = 120) -> str:
+def run_bounded(binary: str, brokers: str, prefix: str, envelope: str, timeout: float = 120,
+                extra: Iterable[str] = ()) -> str:
     """Runs the job with --bounded; asserts it exits 0 and returns its log."""
-    cmd = job_command(binary, brokers, prefix, envelope, bounded=True)
+    cmd = job_command(binary, brokers, prefix, envelope, bounded=True, extra=extra)
     try:
         done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
                               env={**os.environ, "SALESFLOW_LOG": "info"})
@@ -184,8 +186,8 @@ def run_bounded(binary: str, brokers: str, prefix: str, envelope: str, timeout: 
 
 
 def start_unbounded(binary: str, brokers: str, prefix: str, envelope: str,
-                    log_path: str) -> subprocess.Popen:
-    cmd = job_command(binary, brokers, prefix, envelope, bounded=False)
+                    log_path: str, extra: Iterable[str] = ()) -> subprocess.Popen:
+    cmd = job_command(binary, brokers, prefix, envelope, bounded=False, extra=extra)
     log = open(log_path, "wb")
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                             env={**os.environ, "SALESFLOW_LOG": "info"})
@@ -225,14 +227,15 @@ class Msg:
 
 
 def read_all(brokers: str, prefix: str, topics: Iterable[str] = OUTPUT_TOPICS,
-             timeout: float = 60) -> dict[str, list[Msg]]:
+             timeout: float = 60, isolation: str = "read_committed") -> dict[str, list[Msg]]:
     """Every committed message of every partition of `topics`, from the beginning to the end
-    offsets seen now, with a read_committed consumer; per topic in (partition, offset) order."""
+    offsets seen now, with a read_committed consumer; per topic in (partition, offset) order.
+    With isolation="read_uncommitted", aborted messages too (ends: the last stable offsets)."""
     topics = list(topics)
     ends = end_offsets(brokers, [prefix + t for t in topics])
     out: dict[str, list[Msg]] = {t: [] for t in topics}
     consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         "enable.auto.commit": False, "isolation.level": isolation,
                          "auto.offset.reset": "earliest", "enable.partition.eof": False})
     try:
         pending = {(topic, p): high for topic, parts in ends.items()
@@ -368,6 +371,35 @@ def last_progress(msgs: list[Msg], job: str = JOB) -> Optional[dict]:
         if m.key == job.encode():
             latest = None if m.value is None else parse_json(m.value, m.where())
     return latest
+
+
+def input_ends(prefix: str, records: Iterable[Rec]) -> dict[str, dict[int, int]]:
+    """The end offset of every partition the (acknowledged) `records` went to."""
+    ends: dict[str, dict[int, int]] = {}
+    for rec in records:
+        parts = ends.setdefault(prefix + rec.topic, {})
+        parts[rec.partition] = max(parts.get(rec.partition, 0), rec.offset + 1)
+    return ends
+
+
+def wait_for_progress(brokers: str, prefix: str, ends: dict[str, dict[int, int]],
+                      processes: list[subprocess.Popen], logs: Callable[[], str],
+                      timeout: float, job: str = JOB) -> dict:
+    """Waits until the job's last progress record covers the input up to `ends` and returns it;
+    fails if one of `processes` exits first or the time runs out (showing `logs()`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        codes = [p.poll() for p in processes]
+        assert codes == [None] * len(codes), f"the job exited early: {codes}\n{logs()}"
+        assert time.monotonic() < deadline, \
+            f"the job's progress did not cover the input within {timeout} s\n{logs()}"
+        progress = last_progress(read_all(brokers, prefix, (PROGRESS,))[PROGRESS], job)
+        if progress:
+            inputs = progress_offsets(progress, "inputs")
+            if all(inputs.get(t, {}).get(p, 0) >= end
+                   for t, parts in ends.items() for p, end in parts.items()):
+                return progress
+        time.sleep(0.2)
 
 
 def progress_offsets(progress: dict, field: str) -> dict[str, dict[int, int]]:

@@ -252,10 +252,6 @@ def test_sigterm_stops_cleanly_at_a_consistent_instant(brokers, salesflow_bin, b
     gen = Gen(seed_for(base_seed, "shutdown"))
     initial = gen.records(250)
     harness.produce(brokers, prefix, initial)
-    initial_ends = {prefix + t: {} for t in INPUT_TOPICS}
-    for rec in initial:
-        parts = initial_ends[prefix + rec.topic]
-        parts[rec.partition] = max(parts.get(rec.partition, 0), rec.offset + 1)
 
     log_path = tmp_path / "salesflow.log"
     job = harness.start_unbounded(salesflow_bin, brokers, prefix, "upsert", str(log_path))
@@ -263,19 +259,8 @@ def test_sigterm_stops_cleanly_at_a_consistent_instant(brokers, salesflow_bin, b
     trickle.start()
     try:
         # Wait until the job has caught up with the initial input, then let it run on the trickle.
-        deadline = time.monotonic() + 45
-        while True:
-            assert job.poll() is None, f"the job exited early ({job.returncode}):\n" \
-                                       f"{log_path.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, "the job did not catch up with the initial input " \
-                                                f"within 45 s:\n{log_path.read_text()[-3000:]}"
-            progress = harness.last_progress(harness.read_all(brokers, prefix, (PROGRESS,))[PROGRESS])
-            if progress:
-                inputs = harness.progress_offsets(progress, "inputs")
-                if all(inputs.get(t, {}).get(p, 0) >= end
-                       for t, parts in initial_ends.items() for p, end in parts.items()):
-                    break
-            time.sleep(0.2)
+        harness.wait_for_progress(brokers, prefix, harness.input_ends(prefix, initial), [job],
+                                  lambda: log_path.read_text()[-3000:], timeout=45)
         time.sleep(1.0)
         started = time.monotonic()
         code = harness.stop(job, timeout=30)

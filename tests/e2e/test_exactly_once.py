@@ -1,0 +1,230 @@
+"""Exactly once across crashes, against a real Kafka broker: the job is killed with SIGKILL at
+random moments while input keeps arriving, a second instance of the job fences the first, and the
+broker itself goes away for 10 s. Every time, a read_committed consumer (confluent-kafka) folds
+each output topic strictly (a change written twice fails the fold) and compares it with the oracle.
+
+Needs SALESFLOW_TEST_BROKERS (fails loudly without it); see conftest.py. The broker-restart test
+starts a broker of its own with scripts/kafka.sh (Java and Maven, jars cached by the first start).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import harness
+from gen import Gen
+from harness import Msg
+from oracle import TOPICS, oracle
+from test_job import Trickle, check_dead_letters, check_tables, seed_for
+
+REPO = Path(__file__).resolve().parents[2]
+KAFKA_SH = REPO / "scripts" / "kafka.sh"
+KILLS = 20
+FENCED = "another instance of job salesflow registered the transactional id"
+
+
+def tail(paths: list[Path], chars: int = 3000) -> str:
+    return "\n".join(f"---- {p.name}\n{p.read_text(errors='replace')[-chars:]}"
+                     for p in paths if p.exists())
+
+
+def check_no_repeated_upsert(outputs: dict[str, list[Msg]]) -> None:
+    """In the upsert envelope a key's message says its row changed, so the same value twice in a
+    row for one key is a change written twice."""
+    for topic in TOPICS:
+        last: dict[bytes, bytes | None] = {}
+        for m in outputs[topic]:
+            assert m.key not in last or last[m.key] != m.value, \
+                f"{m.where()}: key {m.key!r} got the same value twice in a row: {m.value!r}"
+            last[m.key] = m.value
+
+
+def message_count(brokers: str, prefix: str, isolation: str) -> int:
+    return sum(len(msgs) for msgs in
+               harness.read_all(brokers, prefix, TOPICS, isolation=isolation).values())
+
+
+@pytest.mark.parametrize("envelope", ["upsert", "diff"])
+def test_kill_9_at_random_moments_loses_and_repeats_nothing(brokers, salesflow_bin, base_seed,
+                                                            prefix, tmp_path, envelope):
+    seed = seed_for(base_seed, f"kill-9-{envelope}")
+    gen, moments = Gen(seed), random.Random(seed)
+    initial = gen.records(300)
+    harness.produce(brokers, prefix, initial)
+    trickle = Trickle(brokers, prefix, gen, interval=0.01)
+    logs: list[Path] = []
+    trickle.start()
+    try:
+        for run in range(KILLS):
+            logs.append(tmp_path / f"run-{run}.log")
+            job = harness.start_unbounded(salesflow_bin, brokers, prefix, envelope, str(logs[-1]))
+            # Long enough to commit some instants, short enough to land in the middle of others.
+            time.sleep(moments.uniform(1.0, 4.0))
+            assert job.poll() is None, f"run {run} exited {job.returncode}\n{tail(logs[-1:])}"
+            job.send_signal(signal.SIGKILL)
+            job.wait(10)
+    finally:
+        trickle.halt.set()
+        trickle.join(30)
+    assert trickle.failure is None, f"trickle producer failed: {trickle.failure!r}"
+    assert not trickle.errors, trickle.errors[:5]
+    records = initial + trickle.records
+    assert all(r.offset >= 0 for r in records), "some input records were not acknowledged"
+
+    # Killed transactions were aborted, not committed: their messages exist but no committed
+    # consumer sees them.
+    committed = message_count(brokers, prefix, "read_committed")
+    everything = message_count(brokers, prefix, "read_uncommitted")
+    print(f"{len(records)} input records, {KILLS} kills: {committed} committed output messages, "
+          f"{everything - committed} in aborted transactions")
+    assert everything > committed, "no kill landed inside a transaction"
+    progress = harness.read_all(brokers, prefix, (harness.PROGRESS,))[harness.PROGRESS]
+    assert len(progress) > KILLS, f"only {len(progress)} instants committed over {KILLS} runs"
+
+    logs.append(tmp_path / "final.log")
+    logs[-1].write_text(harness.run_bounded(salesflow_bin, brokers, prefix, envelope))
+    outputs = harness.read_all(brokers, prefix)
+    check_tables(oracle(records, prefix), outputs, envelope, f"after {KILLS} kills")
+    check_dead_letters(prefix, records, outputs[harness.DEAD_LETTERS])
+    if envelope == "upsert":
+        check_no_repeated_upsert(outputs)
+
+
+def test_at_least_once_restart_after_a_kill_repairs_the_tables(brokers, salesflow_bin, base_seed,
+                                                               prefix, tmp_path):
+    gen = Gen(seed_for(base_seed, "at-least-once"))
+    initial = gen.records(250)
+    harness.produce(brokers, prefix, initial)
+    at_least_once = ("--delivery", "at-least-once")
+    log = tmp_path / "run.log"
+    job = harness.start_unbounded(salesflow_bin, brokers, prefix, "upsert", str(log),
+                                  extra=at_least_once)
+    trickle = Trickle(brokers, prefix, gen, interval=0.01)
+    trickle.start()
+    try:
+        harness.wait_for_progress(brokers, prefix, harness.input_ends(prefix, initial), [job],
+                                  lambda: tail([log]), timeout=45)
+        time.sleep(1.5)
+        job.send_signal(signal.SIGKILL)
+        job.wait(10)
+    finally:
+        trickle.halt.set()
+        trickle.join(30)
+    records = initial + trickle.records
+    assert all(r.offset >= 0 for r in records), "some input records were not acknowledged"
+    harness.run_bounded(salesflow_bin, brokers, prefix, "upsert", extra=at_least_once)
+    outputs = harness.read_all(brokers, prefix)
+    # Without transactions a consumer may see a change the restart takes back, so a key may get
+    # a repeated tombstone; the folded tables must still be the oracle's.
+    actual = {t: harness.fold_upsert_at_least_once(outputs[t]) for t in TOPICS}
+    report = harness.diff_tables(oracle(records, prefix), actual)
+    assert not report, f"after kill -9 and an at-least-once restart:\n{report}"
+
+
+def test_a_second_instance_fences_the_first(brokers, salesflow_bin, base_seed, prefix, tmp_path):
+    gen = Gen(seed_for(base_seed, "fencing"))
+    initial = gen.records(250)
+    harness.produce(brokers, prefix, initial)
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    jobs: list[subprocess.Popen] = []
+    trickle = Trickle(brokers, prefix, gen, interval=0.02)
+    try:
+        jobs.append(harness.start_unbounded(salesflow_bin, brokers, prefix, "diff", str(logs[0])))
+        trickle.start()
+        harness.wait_for_progress(brokers, prefix, harness.input_ends(prefix, initial), jobs,
+                                  lambda: tail(logs), timeout=45)
+        jobs.append(harness.start_unbounded(salesflow_bin, brokers, prefix, "diff", str(logs[1])))
+        first, second = jobs
+        try:
+            code = first.wait(30)
+        except subprocess.TimeoutExpired:
+            code = None
+        assert code == 1, f"the first instance exited {code} (None: still running)\n{tail(logs)}"
+        assert FENCED in logs[0].read_text(), f"the first instance does not say why\n{tail(logs)}"
+        time.sleep(1.0)
+        trickle.halt.set()
+        trickle.join(30)
+        records = initial + trickle.records
+        assert all(r.offset >= 0 for r in records), "some input records were not acknowledged"
+        harness.wait_for_progress(brokers, prefix, harness.input_ends(prefix, records), [second],
+                                  lambda: tail(logs), timeout=45)
+        code = harness.stop(second, timeout=30)
+        assert code == 0, f"the second instance exited {code}\n{tail(logs)}"
+    finally:
+        trickle.halt.set()
+        for job in jobs:
+            if job.poll() is None:
+                job.kill()
+    check_tables(oracle(records, prefix), harness.read_all(brokers, prefix), "diff",
+                 "after one instance fenced the other")
+
+
+def free_port_pair() -> int:
+    """A port P such that P and P+1 (kafka.sh's controller) are free on 127.0.0.1."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no two free consecutive ports on 127.0.0.1")
+
+
+def kafka_sh(*args: str) -> str:
+    done = subprocess.run([str(KAFKA_SH), *args], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"kafka.sh {' '.join(args)} failed:\n{done.stderr[-3000:]}"
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    """A broker of this test's own, which it may stop and start again."""
+    directory = str(tmp_path / "kafka")
+    address = kafka_sh("start", "--port", str(free_port_pair()), "--dir", directory)
+    yield address, directory
+    kafka_sh("stop", "--dir", directory)
+
+
+def test_a_broker_down_for_10_s_is_waited_for(own_broker, salesflow_bin, base_seed, tmp_path):
+    brokers, directory = own_broker
+    prefix = harness.new_prefix()
+    harness.create_input_topics(brokers, prefix)
+    gen = Gen(seed_for(base_seed, "broker-restart"))
+    initial = gen.records(250)
+    harness.produce(brokers, prefix, initial)
+    log = tmp_path / "run.log"
+    job = harness.start_unbounded(salesflow_bin, brokers, prefix, "upsert", str(log))
+    trickle = Trickle(brokers, prefix, gen, interval=0.02)
+    trickle.start()
+    try:
+        harness.wait_for_progress(brokers, prefix, harness.input_ends(prefix, initial), [job],
+                                  lambda: tail([log]), timeout=45)
+        time.sleep(1.0)
+        kafka_sh("stop", "--dir", directory)
+        time.sleep(10)
+        assert job.poll() is None, f"the job exited while the broker was down\n{tail([log])}"
+        kafka_sh("restart", "--dir", directory)
+        time.sleep(3)
+    finally:
+        trickle.halt.set()
+        trickle.join(60)
+    assert trickle.failure is None, f"trickle producer failed: {trickle.failure!r}"
+    assert not trickle.errors, trickle.errors[:5]
+    records = initial + trickle.records
+    assert all(r.offset >= 0 for r in records), "some input records were not acknowledged"
+    harness.wait_for_progress(brokers, prefix, harness.input_ends(prefix, records), [job],
+                              lambda: tail([log]), timeout=90)
+    assert harness.stop(job, timeout=30) == 0, tail([log])
+    check_tables(oracle(records, prefix), harness.read_all(brokers, prefix), "upsert",
+                 "after the broker was down for 10 s")
