@@ -81,6 +81,25 @@ fn run() -> anyhow::Result<ExitCode> {
                 .context("the demo failed")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(args) => {
+            let mut config = match salesflow::bench::BenchConfig::try_from(args) {
+                Ok(config) => config,
+                Err(error) => return Ok(bad_config(&error)),
+            };
+            config.binary = salesflow::bench::job::this_binary()?;
+            let stop =
+                kafka::stop_flag().context("while installing the SIGINT/SIGTERM handlers")?;
+            let report = salesflow::bench::bench(&config, &stop).context("the benchmark failed")?;
+            println!("{report}");
+            println!("report: {}", config.json.display());
+            println!("logs:   {}", config.work_dir.display());
+            // Different tables are a failed benchmark, for scripts as for people.
+            Ok(if report.tables_match() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Run(args) => {
             let config = match Config::try_from(args) {
                 Ok(config) => config,

@@ -31,6 +31,111 @@ pub enum Command {
     Demo(DemoArgs),
     /// Read a change-stream topic, fold it by key and show the current table.
     Tail(TailArgs),
+    /// Measure the job (and optionally Kafka Streams) over one seeded workload: throughput,
+    /// latency, CPU, memory, and whether both computed the same tables.
+    Bench(BenchArgs),
+}
+
+/// Flags of `salesflow bench`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// The workload and the broker it goes to (none: an embedded broker in this process).
+    #[command(flatten)]
+    pub workload: GenerateArgs,
+    /// Worker threads per process of the job (and stream threads of the peer, in all).
+    #[arg(short = 'w', long, default_value_t = 1)]
+    pub workers: usize,
+    /// Processes of the job, started as a cluster on loopback.
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// Delivery of the job, and exactly-once-v2 on or off for the peer.
+    #[arg(long, value_enum, default_value = "exactly-once")]
+    pub delivery: Delivery,
+    /// Order changes per second during the latency measurement.
+    #[arg(long, default_value_t = 20_000)]
+    pub rate: u64,
+    /// Seconds of steady input for the latency measurement (0 skips it).
+    #[arg(long, default_value_t = 20)]
+    pub latency_secs: u64,
+    /// Also run this engine over the same topics and compare.
+    #[arg(long, value_enum)]
+    pub peer: Option<PeerEngine>,
+    /// The Kafka Streams peer's jar; built with Maven when missing and its pom.xml is next to
+    /// its target/ directory.
+    #[arg(
+        long,
+        default_value = "benches/peers/kafka-streams/target/salesflow-kafka-streams.jar"
+    )]
+    pub peer_jar: std::path::PathBuf,
+    /// Where the JSON report goes.
+    #[arg(long, default_value = "salesflow-bench.json")]
+    pub json: std::path::PathBuf,
+}
+
+/// Engines `bench --peer` can run beside salesflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PeerEngine {
+    /// benches/peers/kafka-streams: the same analyses as a Kafka Streams application.
+    KafkaStreams,
+}
+
+impl TryFrom<BenchArgs> for crate::bench::BenchConfig {
+    type Error = ConfigError;
+
+    fn try_from(args: BenchArgs) -> Result<Self, ConfigError> {
+        let w = args.workload;
+        let kafka = match w.brokers.filter(|b| !b.trim().is_empty()) {
+            Some(bootstrap) => Some(crate::kafka::Kafka {
+                bootstrap,
+                properties: kafka_properties(&w.kafka_properties)?,
+            }),
+            None if args.peer.is_some() => return Err(ConfigError::PeerNeedsBroker),
+            None => None,
+        };
+        if w.customers == 0 || w.products == 0 {
+            return Err(ConfigError::EmptyDimensions);
+        }
+        for (flag, value) in [
+            ("workers", args.workers),
+            ("processes", args.processes),
+            ("count", w.count),
+            ("partitions", w.partitions.max(0) as usize),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::AtLeastOne { flag, value: 0 });
+            }
+        }
+        if args.latency_secs > 0 && args.rate < crate::bench::latency::PROBE_EVERY as u64 {
+            return Err(ConfigError::AtLeastOne {
+                flag: "rate",
+                value: args.rate as i64,
+            });
+        }
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        // Unique per run: a rerun never reads an earlier run's topics or offsets.
+        let prefix = format!("{}bench-{started}-", w.topic_prefix);
+        Ok(crate::bench::BenchConfig {
+            kafka,
+            work_dir: std::env::temp_dir().join(prefix.trim_end_matches('-')),
+            prefix,
+            seed: w.seed,
+            count: w.count,
+            customers: w.customers,
+            products: w.products,
+            partitions: w.partitions,
+            workers: args.workers,
+            processes: args.processes,
+            delivery: args.delivery,
+            rate: args.rate,
+            latency_secs: args.latency_secs,
+            peer_jar: args.peer.map(|_| args.peer_jar),
+            json: args.json,
+            binary: std::path::PathBuf::new(),
+        })
+    }
 }
 
 /// Flags of `salesflow tail`.
@@ -293,6 +398,10 @@ pub enum ConfigError {
     NeedsBrokers(&'static str),
     #[error("--customers and --products must be at least 1")]
     EmptyDimensions,
+    #[error(
+        "--peer needs --brokers (or SALESFLOW_BROKERS): Kafka Streams cannot use the embedded broker; start one with scripts/kafka.sh start"
+    )]
+    PeerNeedsBroker,
     #[error("--analyses: {0:?} is not an output; choose from all, {names}", names = analysis_names())]
     UnknownAnalysis(String),
     #[error("--analyses must name at least one output, or all")]
@@ -688,11 +797,34 @@ mod tests {
         let mut argv = vec!["salesflow", "run"];
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).expect("flags parse").command {
-            Command::Run(args) | Command::CheckConfig(args) => args,
-            Command::Generate(_) | Command::Demo(_) | Command::Tail(_) => {
-                unreachable!("the tests parse `run`")
-            }
+            Command::Run(args) => args,
+            other => unreachable!("the tests parse `run`, not {other:?}"),
         }
+    }
+
+    fn bench(extra: &[&str]) -> Result<crate::bench::BenchConfig, ConfigError> {
+        let mut argv = vec!["salesflow", "bench"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).expect("flags parse").command {
+            Command::Bench(args) => crate::bench::BenchConfig::try_from(args),
+            other => unreachable!("the tests parse `bench`, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bench_runs_embedded_alone_but_needs_a_broker_for_a_peer() {
+        let alone = bench(&["--count", "10"]).expect("valid");
+        assert!(alone.kafka.is_none() && alone.peer_jar.is_none());
+        assert!(alone.prefix.starts_with("bench-"), "{}", alone.prefix);
+        let error = bench(&["--peer", "kafka-streams"]).expect_err("no broker");
+        assert!(
+            error.to_string().contains("--peer needs --brokers"),
+            "{error}"
+        );
+        let error = bench(&["-b", "h:9092", "--rate", "5"]).expect_err("too slow to probe");
+        assert!(error.to_string().contains("--rate"), "{error}");
+        let with_peer = bench(&["-b", "h:9092", "--peer", "kafka-streams"]).expect("valid");
+        assert!(with_peer.peer_jar.is_some());
     }
 
     #[test]

@@ -127,6 +127,17 @@ pub fn ensure_topics(
     topics: &[TopicSpec],
     stop: &AtomicBool,
 ) -> Result<(), KafkaSetupError> {
+    ensure_topics_with(kafka, topics, &[], stop)
+}
+
+/// [`ensure_topics`], with topic properties of its own for the topics it creates (such as
+/// `message.timestamp.type`).
+pub fn ensure_topics_with(
+    kafka: &Kafka,
+    topics: &[TopicSpec],
+    properties: &[(&str, &str)],
+    stop: &AtomicBool,
+) -> Result<(), KafkaSetupError> {
     let consumer: BaseConsumer = kafka
         .client_config()
         .create()
@@ -146,11 +157,14 @@ pub fn ensure_topics(
         .map(|t| {
             let topic = NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(-1));
             // Upsert outputs keep the latest row per key; change logs and dead letters keep all.
-            if t.compacted {
+            let topic = if t.compacted {
                 topic.set("cleanup.policy", "compact")
             } else {
                 topic.set("retention.ms", "-1")
-            }
+            };
+            properties
+                .iter()
+                .fold(topic, |topic, (key, value)| topic.set(key, value))
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
@@ -236,32 +250,37 @@ pub fn end_offsets(
     Ok(Some(ends))
 }
 
-/// Warns when `topic` will lose records to retention: the job rebuilds its state from every
-/// record of its inputs, so after that a restart must refuse to run. Says nothing when the broker
-/// does not describe the topic.
-pub fn warn_if_retention_deletes(kafka: &Kafka, topic: &str) {
-    let described = kafka.admin().ok().and_then(|admin| {
-        let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
-        let resource = ResourceSpecifier::Topic(topic);
-        futures_executor::block_on(admin.describe_configs([&resource], &options)).ok()
-    });
-    let Some(Some(Ok(config))) = described.map(|mut results| results.pop()) else {
+/// Warns for each of `topics` that will lose records to retention: the job rebuilds its state
+/// from every record of its inputs, so after that a restart must refuse to run. One request for
+/// all of them, so a broker that does not describe configurations (librdkafka's mock cluster
+/// behind `--brokers`) costs one short timeout; then it says nothing.
+pub fn warn_if_retention_deletes(kafka: &Kafka, topics: &[String]) {
+    if topics.is_empty() {
         return;
-    };
-    let value = |name: &str| {
-        config
-            .get(name)
-            .and_then(|e| e.value.clone())
-            .unwrap_or_default()
-    };
-    let (policy, retention) = (value("cleanup.policy"), value("retention.ms"));
-    if !policy.split(',').any(|p| p.trim() == "compact") && retention != "-1" {
-        warn!(
-            topic,
-            cleanup_policy = policy,
-            retention_ms = retention,
-            "input topic is neither compacted nor kept forever: once retention deletes records, a restart cannot rebuild the state and refuses to run"
-        );
+    }
+    let resources: Vec<ResourceSpecifier<'_>> =
+        topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let described = kafka.admin().ok().and_then(|admin| {
+        let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(5)));
+        futures_executor::block_on(admin.describe_configs(resources.iter(), &options)).ok()
+    });
+    for (topic, config) in topics.iter().zip(described.into_iter().flatten()) {
+        let Ok(config) = config else { continue };
+        let value = |name: &str| {
+            config
+                .get(name)
+                .and_then(|e| e.value.clone())
+                .unwrap_or_default()
+        };
+        let (policy, retention) = (value("cleanup.policy"), value("retention.ms"));
+        if !policy.split(',').any(|p| p.trim() == "compact") && retention != "-1" {
+            warn!(
+                topic,
+                cleanup_policy = policy,
+                retention_ms = retention,
+                "input topic is neither compacted nor kept forever: once retention deletes records, a restart cannot rebuild the state and refuses to run"
+            );
+        }
     }
 }
 

@@ -406,7 +406,7 @@ pub fn create_embedded_topics(broker: &Embedded, config: &Config) -> anyhow::Res
 
 /// Output topics (compacted for the upsert envelope, where the latest value per key is the row),
 /// dead letters and progress.
-fn output_topics(config: &Config) -> Vec<TopicSpec> {
+pub fn output_topics(config: &Config) -> Vec<TopicSpec> {
     let compacted = config.envelope == Envelope::Upsert;
     let mut topics: Vec<TopicSpec> = OutputTopic::ANALYSES
         .iter()
@@ -459,6 +459,7 @@ fn input_partitions(
 ) -> anyhow::Result<Vec<PartitionAssignment>> {
     let consumer = kafka.consumer(&config.job)?;
     let mut all = Vec::new();
+    let mut existing = Vec::new();
     for topic in InputTopic::ALL {
         let name = config.input_topic(topic);
         match end_offsets(&consumer, &kafka.bootstrap, &name, stop)? {
@@ -470,10 +471,7 @@ fn input_partitions(
                         cut.start
                     );
                 }
-                // The embedded broker keeps everything and describes no configuration.
-                if config.brokers.is_some() {
-                    warn_if_retention_deletes(kafka, &name);
-                }
+                existing.push(name.clone());
                 all.extend(ends.into_iter().map(|w| PartitionAssignment {
                     topic,
                     name: name.clone(),
@@ -487,6 +485,10 @@ fn input_partitions(
                 "input topic does not exist; it is read as empty (check --topic-prefix and the --*-topic flags)"
             ),
         }
+    }
+    // The embedded broker keeps everything and describes no configuration.
+    if config.brokers.is_some() {
+        warn_if_retention_deletes(kafka, &existing);
     }
     Ok(all)
 }
