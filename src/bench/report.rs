@@ -187,55 +187,8 @@ impl fmt::Display for Report {
             write!(f, "{:>16}", "ratio")?;
         }
         writeln!(f)?;
-        let rows: [(&str, Box<dyn Fn(&EngineReport) -> Option<f64>>, Better); 9] = [
-            (
-                "input records/s",
-                Box::new(|e| Some(e.throughput.records_per_sec)),
-                Better::Higher,
-            ),
-            (
-                "seconds",
-                Box::new(|e| Some(e.throughput.seconds)),
-                Better::Lower,
-            ),
-            (
-                "CPU seconds",
-                Box::new(|e| Some(e.throughput.cpu_seconds)),
-                Better::Lower,
-            ),
-            (
-                "peak RSS MiB",
-                Box::new(|e| Some(e.throughput.peak_rss_mib)),
-                Better::Lower,
-            ),
-            (
-                "latency p50 ms",
-                Box::new(|e| e.latency.map(|l| l.p50_ms)),
-                Better::Lower,
-            ),
-            (
-                "latency p99 ms",
-                Box::new(|e| e.latency.map(|l| l.p99_ms)),
-                Better::Lower,
-            ),
-            (
-                "latency max ms",
-                Box::new(|e| e.latency.map(|l| l.max_ms)),
-                Better::Lower,
-            ),
-            (
-                "restore after restart s",
-                Box::new(|e| e.restore.map(|r| r.seconds)),
-                Better::Lower,
-            ),
-            (
-                "probes seen / sent",
-                Box::new(|e| e.latency.map(|l| l.seen as f64 / l.probes.max(1) as f64)),
-                Better::Higher,
-            ),
-        ];
-        for (label, value, better) in rows {
-            let values: Vec<Option<f64>> = self.engines.iter().map(|e| value(e)).collect();
+        for (label, value, better) in ROWS {
+            let values: Vec<Option<f64>> = self.engines.iter().map(value).collect();
             if values.iter().all(Option::is_none) {
                 continue;
             }
@@ -291,6 +244,54 @@ impl fmt::Display for Report {
         Ok(())
     }
 }
+
+/// One figure of an engine, if it was measured.
+type Figure = fn(&EngineReport) -> Option<f64>;
+
+/// The rows of the printed table.
+const ROWS: [(&str, Figure, Better); 9] = [
+    (
+        "input records/s",
+        |e| Some(e.throughput.records_per_sec),
+        Better::Higher,
+    ),
+    ("seconds", |e| Some(e.throughput.seconds), Better::Lower),
+    (
+        "CPU seconds",
+        |e| Some(e.throughput.cpu_seconds),
+        Better::Lower,
+    ),
+    (
+        "peak RSS MiB",
+        |e| Some(e.throughput.peak_rss_mib),
+        Better::Lower,
+    ),
+    (
+        "latency p50 ms",
+        |e| e.latency.map(|l| l.p50_ms),
+        Better::Lower,
+    ),
+    (
+        "latency p99 ms",
+        |e| e.latency.map(|l| l.p99_ms),
+        Better::Lower,
+    ),
+    (
+        "latency max ms",
+        |e| e.latency.map(|l| l.max_ms),
+        Better::Lower,
+    ),
+    (
+        "restore after restart s",
+        |e| e.restore.map(|r| r.seconds),
+        Better::Lower,
+    ),
+    (
+        "probes seen / sent",
+        |e| e.latency.map(|l| l.seen as f64 / l.probes.max(1) as f64),
+        Better::Higher,
+    ),
+];
 
 /// Which way a figure is better, for the ratio column.
 #[derive(Clone, Copy)]
