@@ -54,6 +54,9 @@ pub struct BenchArgs {
     /// Order changes per second during the latency measurement.
     #[arg(long, default_value_t = 20_000)]
     pub rate: u64,
+    /// The job's --epoch-ms: shorter instants, lower latency, more transactions.
+    #[arg(long, default_value_t = 200)]
+    pub epoch_ms: u64,
     /// Seconds of steady input for the latency measurement (0 skips it).
     #[arg(long, default_value_t = 20)]
     pub latency_secs: u64,
@@ -105,6 +108,9 @@ impl TryFrom<BenchArgs> for crate::bench::BenchConfig {
                 return Err(ConfigError::AtLeastOne { flag, value: 0 });
             }
         }
+        if !(1..=60_000).contains(&args.epoch_ms) {
+            return Err(ConfigError::EpochMs(args.epoch_ms));
+        }
         if args.latency_secs > 0 && args.rate < crate::bench::latency::PROBE_EVERY as u64 {
             return Err(ConfigError::AtLeastOne {
                 flag: "rate",
@@ -130,6 +136,7 @@ impl TryFrom<BenchArgs> for crate::bench::BenchConfig {
             processes: args.processes,
             delivery: args.delivery,
             rate: args.rate,
+            epoch_ms: args.epoch_ms,
             latency_secs: args.latency_secs,
             peer_jar: args.peer.map(|_| args.peer_jar),
             json: args.json,

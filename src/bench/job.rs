@@ -22,6 +22,7 @@ pub struct JobLayout {
     pub workers: usize,
     pub processes: usize,
     pub delivery: Delivery,
+    pub epoch_ms: u64,
     /// `--analyses`: all, or the ones a peer computes too.
     pub analyses: String,
     /// Read to the end offsets seen at start and exit, or run until stopped.
@@ -49,6 +50,7 @@ pub fn commands(layout: &JobLayout) -> anyhow::Result<Vec<Command>> {
                 .args(["--job", &layout.job])
                 .args(["--workers", &layout.workers.to_string()])
                 .args(["--delivery", delivery_flag(layout.delivery)])
+                .args(["--epoch-ms", &layout.epoch_ms.to_string()])
                 .args(["--analyses", &layout.analyses])
                 // The environment of the bench must not change what is measured.
                 .env_remove("SALESFLOW_HTTP_ADDR")

@@ -58,6 +58,8 @@ pub struct BenchConfig {
     /// Order changes per second in the latency phase, and its length.
     pub rate: u64,
     pub latency_secs: u64,
+    /// The job's logical instant, in milliseconds.
+    pub epoch_ms: u64,
     /// The Kafka Streams peer's jar, when it runs too.
     pub peer_jar: Option<PathBuf>,
     pub json: PathBuf,
@@ -239,6 +241,7 @@ fn layout(config: &BenchConfig, kafka: &Kafka, prefix: &str, bounded: bool) -> J
         workers: config.workers,
         processes: config.processes,
         delivery: config.delivery,
+        epoch_ms: config.epoch_ms,
         // With a peer, salesflow computes what the peer computes and no more.
         analyses: match config.peer_jar {
             Some(_) => peer::OUTPUTS.join(","),

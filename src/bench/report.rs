@@ -35,6 +35,7 @@ pub struct Parameters {
     pub delivery: String,
     pub latency_rate: u64,
     pub latency_secs: u64,
+    pub epoch_ms: u64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -140,6 +141,7 @@ impl Report {
                 .to_string(),
                 latency_rate: config.rate,
                 latency_secs: config.latency_secs,
+                epoch_ms: config.epoch_ms,
             },
             generated: Generated::default(),
             engines: Vec::new(),
@@ -212,8 +214,8 @@ impl fmt::Display for Report {
         if let Some(latency) = self.engines.first().and_then(|e| e.latency) {
             writeln!(
                 f,
-                "latency at {} order changes/s (achieved {:.0}/s) for {} s",
-                p.latency_rate, latency.achieved_rate, p.latency_secs
+                "latency at {} order changes/s (achieved {:.0}/s) for {} s, salesflow --epoch-ms {}",
+                p.latency_rate, latency.achieved_rate, p.latency_secs, p.epoch_ms
             )?;
         }
         if let Some(restore) = self.engines.first().and_then(|e| e.restore) {
