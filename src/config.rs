@@ -31,6 +31,58 @@ pub enum Command {
     Demo(DemoArgs),
     /// Read a change-stream topic, fold it by key and show the current table.
     Tail(TailArgs),
+    /// Report one day from the output topics, as of the job's last progress: HTML and Markdown.
+    Report(ReportArgs),
+}
+
+/// Flags of `salesflow report`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// The UTC day to report, e.g. 2026-11-22.
+    #[arg(long)]
+    pub day: String,
+    /// Kafka bootstrap servers.
+    #[arg(short = 'b', long, env = "SALESFLOW_BROKERS")]
+    pub brokers: Option<String>,
+    /// The topic prefix the job ran with.
+    #[arg(long, env = "SALESFLOW_TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// The job whose progress record the report is consistent with.
+    #[arg(long, env = "SALESFLOW_JOB", default_value = "salesflow")]
+    pub job: String,
+    /// The envelope the job wrote its topics in.
+    #[arg(long, env = "SALESFLOW_ENVELOPE", value_enum, default_value = "upsert")]
+    pub envelope: Envelope,
+    /// Write the HTML report here (one self-contained file); the Markdown summary goes to stdout.
+    #[arg(short = 'o', long)]
+    pub output: Option<std::path::PathBuf>,
+    /// A librdkafka property, like kcat: -X security.protocol=SASL_SSL
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_properties: Vec<String>,
+}
+
+impl TryFrom<ReportArgs> for crate::report::ReportConfig {
+    type Error = ConfigError;
+
+    fn try_from(args: ReportArgs) -> Result<Self, ConfigError> {
+        let bootstrap = args
+            .brokers
+            .filter(|b| !b.trim().is_empty())
+            .ok_or(ConfigError::NeedsBrokers("report"))?;
+        let day = chrono::NaiveDate::parse_from_str(args.day.trim(), "%Y-%m-%d")
+            .map_err(|_| ConfigError::Day(args.day.clone()))?;
+        Ok(crate::report::ReportConfig {
+            kafka: crate::kafka::Kafka {
+                bootstrap,
+                properties: kafka_properties(&args.kafka_properties)?,
+            },
+            day,
+            topic_prefix: args.topic_prefix,
+            job: args.job,
+            envelope: args.envelope,
+            output: args.output,
+        })
+    }
 }
 
 /// Flags of `salesflow tail`.
@@ -197,9 +249,10 @@ pub struct RunArgs {
     #[arg(long, env = "SALESFLOW_PEERS", value_delimiter = ',')]
     pub peers: Vec<String>,
 
-    /// Serve /metrics (Prometheus), /healthz and /readyz here, e.g. 0.0.0.0:9100.
-    #[arg(long, env = "SALESFLOW_METRICS_ADDR")]
-    pub metrics_addr: Option<String>,
+    /// Serve the live dashboard (/), /metrics (Prometheus), /healthz and /readyz here, e.g.
+    /// 0.0.0.0:9100.
+    #[arg(long, env = "SALESFLOW_HTTP_ADDR")]
+    pub http_addr: Option<String>,
 
     /// Seconds to keep trying to reach the other processes before exiting 1.
     #[arg(long, env = "SALESFLOW_PEER_TIMEOUT_SECS", default_value_t = 120)]
@@ -291,6 +344,8 @@ pub enum ConfigError {
         "{0} needs --brokers (or SALESFLOW_BROKERS): the embedded broker lives only inside `salesflow run` and `demo`"
     )]
     NeedsBrokers(&'static str),
+    #[error("--day {0:?} is not a date such as 2026-11-22")]
+    Day(String),
     #[error("--customers and --products must be at least 1")]
     EmptyDimensions,
     #[error("--analyses: {0:?} is not an output; choose from all, {names}", names = analysis_names())]
@@ -508,7 +563,8 @@ pub struct Config {
     pub analysis: AnalysisConfig,
     /// `None`: this process is the whole job.
     pub cluster: Option<ClusterConfig>,
-    pub metrics_addr: Option<String>,
+    /// Where the dashboard, metrics and probes are served; `None`: not served.
+    pub http_addr: Option<String>,
     input_topics: [String; 5],
 }
 
@@ -575,7 +631,7 @@ impl TryFrom<RunArgs> for Config {
             output_partitions: args.output_partitions,
             analysis,
             cluster,
-            metrics_addr: args.metrics_addr.filter(|a| !a.trim().is_empty()),
+            http_addr: args.http_addr.filter(|a| !a.trim().is_empty()),
             input_topics,
         })
     }
@@ -629,6 +685,10 @@ impl Config {
                 None => "cluster = (one process)".to_string(),
             },
             format!("bounded = {}", self.bounded),
+            format!(
+                "http_addr = {}",
+                self.http_addr.as_deref().unwrap_or("(not served)")
+            ),
             format!("base_currency = {}", self.decode.base_currency),
             format!("max_record_bytes = {}", self.decode.max_record_bytes),
             format!("epoch_ms = {}", self.epoch.as_millis()),
@@ -689,7 +749,10 @@ mod tests {
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).expect("flags parse").command {
             Command::Run(args) | Command::CheckConfig(args) => args,
-            Command::Generate(_) | Command::Demo(_) | Command::Tail(_) => {
+            Command::Generate(_)
+            | Command::Demo(_)
+            | Command::Tail(_)
+            | Command::Report(_) => {
                 unreachable!("the tests parse `run`")
             }
         }
