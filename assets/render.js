@@ -26,7 +26,8 @@ var SF = (function () {
   // A line chart of revenue per hour; points are [{label, value}] in time order.
   function lineChart(svg, points) {
     clear(svg);
-    var w = 640, h = 220, left = 70, bottom = 28, top = 10, right = 10;
+    // Drawn across a whole row of the page: wide, so the text keeps the size of the bars' text.
+    var w = 1280, h = 260, left = 80, bottom = 28, top = 10, right = 40;
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
     if (!points.length) { svg.appendChild(el("svg:text", {x: w / 2, y: h / 2, "text-anchor": "middle", class: "empty"}, "no sales yet")); return; }
     var max = Math.max.apply(null, points.map(function (p) { return p.value; })) || 1;
@@ -37,7 +38,7 @@ var SF = (function () {
       svg.appendChild(el("svg:text", {x: left - 6, y: y(max * f) + 4, "text-anchor": "end", class: "axis"}, money(max * f)));
     });
     svg.appendChild(el("svg:polyline", {class: "line", points: points.map(function (p, i) { return x(i) + "," + y(p.value); }).join(" ")}));
-    var every = Math.max(1, Math.ceil(points.length / 8));
+    var every = Math.max(1, Math.ceil(points.length / 14));
     points.forEach(function (p, i) {
       var dot = el("svg:circle", {cx: x(i), cy: y(p.value), r: 3, class: "dot", "data-key": p.label, "data-value": p.value});
       dot.appendChild(el("svg:title", {}, p.label + ": " + money(p.value)));

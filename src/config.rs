@@ -344,6 +344,8 @@ pub enum ConfigError {
         "{0} needs --brokers (or SALESFLOW_BROKERS): the embedded broker lives only inside `salesflow run` and `demo`"
     )]
     NeedsBrokers(&'static str),
+    #[error("--http-addr {0:?} is not host:port, such as 127.0.0.1:8080 or 0.0.0.0:9100")]
+    HttpAddr(String),
     #[error("--day {0:?} is not a date such as 2026-11-22")]
     Day(String),
     #[error("--customers and --products must be at least 1")]
@@ -398,10 +400,7 @@ fn cluster(args: &RunArgs) -> Result<Option<ClusterConfig>, ConfigError> {
             processes: args.processes,
         });
     }
-    if let Some(bad) = peers.iter().find(|p| {
-        p.rsplit_once(':')
-            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
-    }) {
+    if let Some(bad) = peers.iter().find(|p| !is_host_port(p)) {
         return Err(ConfigError::PeerAddress(bad.clone()));
     }
     let process = match args.process {
@@ -419,6 +418,13 @@ fn cluster(args: &RunArgs) -> Result<Option<ClusterConfig>, ConfigError> {
         peers,
         deadline: Duration::from_secs(args.peer_timeout_secs),
     }))
+}
+
+/// `host:port` with a host and a port number.
+fn is_host_port(address: &str) -> bool {
+    address
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
 }
 
 /// The pod's host name: `HOSTNAME` (set in every container), else the kernel's.
@@ -614,6 +620,12 @@ impl TryFrom<RunArgs> for Config {
             }
         }
         let input_topics = topics.map(|(_, name)| name);
+        let http_addr = args.http_addr.filter(|a| !a.trim().is_empty());
+        if let Some(addr) = &http_addr
+            && !is_host_port(addr)
+        {
+            return Err(ConfigError::HttpAddr(addr.clone()));
+        }
         Ok(Config {
             brokers: args.brokers.filter(|b| !b.trim().is_empty()),
             job: args.job,
@@ -631,7 +643,7 @@ impl TryFrom<RunArgs> for Config {
             output_partitions: args.output_partitions,
             analysis,
             cluster,
-            http_addr: args.http_addr.filter(|a| !a.trim().is_empty()),
+            http_addr,
             input_topics,
         })
     }
@@ -749,10 +761,7 @@ mod tests {
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).expect("flags parse").command {
             Command::Run(args) | Command::CheckConfig(args) => args,
-            Command::Generate(_)
-            | Command::Demo(_)
-            | Command::Tail(_)
-            | Command::Report(_) => {
+            Command::Generate(_) | Command::Demo(_) | Command::Tail(_) | Command::Report(_) => {
                 unreachable!("the tests parse `run`")
             }
         }
@@ -760,7 +769,11 @@ mod tests {
 
     #[test]
     fn every_bad_flag_gets_a_sentence_naming_it() {
-        let cases: [(&[&str], &str); 14] = [
+        let cases: [(&[&str], &str); 15] = [
+            (
+                &["--http-addr", "8080"],
+                "--http-addr \"8080\" is not host:port",
+            ),
             (&["--workers", "0"], "--workers"),
             (
                 &["--analyses", "sales_total,salez"],

@@ -136,14 +136,20 @@ impl Dashboard {
         }
         state.time = time;
         state.version += 1;
-        *self.restored_up_to.lock().unwrap_or_else(|p| p.into_inner()) = time;
+        *self
+            .restored_up_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = time;
         drop(state);
         self.changed.notify_all();
     }
 
     /// Folds in a batch of instants the writer has just committed, all at once.
     pub fn publish(&self, batch: &[Epoch]) {
-        let restored_up_to = *self.restored_up_to.lock().unwrap_or_else(|p| p.into_inner());
+        let restored_up_to = *self
+            .restored_up_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let mut state = self.lock();
         let Tables {
             folds,
@@ -198,7 +204,12 @@ impl Dashboard {
         let tables = state
             .folds
             .iter()
-            .map(|(topic, fold)| (topic.name(), fold.table().values().filter_map(raw).collect()))
+            .map(|(topic, fold)| {
+                (
+                    topic.name(),
+                    fold.table().values().filter_map(|row| raw(row)).collect(),
+                )
+            })
             .collect();
         let alerts = state.folds.get(&OutputTopic::Alerts);
         let mut latest: Vec<(Time, &String, &String)> = alerts
@@ -247,8 +258,8 @@ impl Dashboard {
 }
 
 /// A row as written by the job is a JSON object; anything else is left out rather than sent.
-fn raw(row: &String) -> Option<Box<RawValue>> {
-    RawValue::from_string(row.clone()).ok()
+fn raw(row: &str) -> Option<Box<RawValue>> {
+    RawValue::from_string(row.to_string()).ok()
 }
 
 #[cfg(test)]
@@ -291,9 +302,21 @@ mod tests {
         let next = Epoch {
             time: 200,
             messages: vec![
-                message(OutputTopic::SalesTotal, key, Some(r#"{"scope":"all","orders":2}"#)),
-                message(OutputTopic::Alerts, "a", Some(r#"{"rule":"r","subject":"a"}"#)),
-                message(OutputTopic::SalesByCustomer, "c", Some(r#"{"customer_id":"c"}"#)),
+                message(
+                    OutputTopic::SalesTotal,
+                    key,
+                    Some(r#"{"scope":"all","orders":2}"#),
+                ),
+                message(
+                    OutputTopic::Alerts,
+                    "a",
+                    Some(r#"{"rule":"r","subject":"a"}"#),
+                ),
+                message(
+                    OutputTopic::SalesByCustomer,
+                    "c",
+                    Some(r#"{"customer_id":"c"}"#),
+                ),
             ],
             inputs: vec![],
         };

@@ -128,8 +128,8 @@ fn stream(
 ) {
     if streams.fetch_add(1, Ordering::SeqCst) >= MAX_STREAMS {
         streams.fetch_sub(1, Ordering::SeqCst);
-        let busy = tiny_http::Response::from_string("too many dashboards open\n")
-            .with_status_code(503);
+        let busy =
+            tiny_http::Response::from_string("too many dashboards open\n").with_status_code(503);
         let _ = request.respond(busy);
         return;
     }

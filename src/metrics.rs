@@ -4,8 +4,8 @@
 //! `prometheus-client` writes the text format.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -128,7 +128,9 @@ impl Metrics {
         let label = Metrics::topic(topic);
         self.consumed.get_or_create(&label).inc_by(consumed);
         self.applied.get_or_create(&label).inc_by(applied);
-        self.dead_lettered.get_or_create(&label).inc_by(dead_lettered);
+        self.dead_lettered
+            .get_or_create(&label)
+            .inc_by(dead_lettered);
         self.consumed_all.fetch_add(consumed, Ordering::Relaxed);
     }
 
@@ -162,7 +164,9 @@ impl Metrics {
 
     /// Records the lag of one input topic: records past the committed progress.
     pub fn set_lag(&self, topic: &str, lag: i64) {
-        self.consumer_lag.get_or_create(&Metrics::topic(topic)).set(lag);
+        self.consumer_lag
+            .get_or_create(&Metrics::topic(topic))
+            .set(lag);
         self.lags
             .lock()
             .unwrap_or_else(|p| p.into_inner())

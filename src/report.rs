@@ -140,12 +140,15 @@ fn pick(config: &ReportConfig, as_of: u64, tables: &BTreeMap<OutputTopic, Table>
         day_total: rows(OutputTopic::SalesByDay)
             .into_iter()
             .find(|row| field(row, "day").as_deref() == Some(day.as_str()))
-            .and_then(raw),
+            .and_then(|row| raw(row)),
         day,
         as_of,
         job: config.job.clone(),
         hours: raws(hours),
-        all_time_total: rows(OutputTopic::SalesTotal).into_iter().next().and_then(raw),
+        all_time_total: rows(OutputTopic::SalesTotal)
+            .into_iter()
+            .next()
+            .and_then(|row| raw(row)),
         categories: by_revenue(OutputTopic::SalesByCategory),
         segments: by_revenue(OutputTopic::SalesBySegment),
         top_products_by_units: by_rank(OutputTopic::TopProductsByUnits),
@@ -171,12 +174,12 @@ fn money(row: &str, name: &str) -> i64 {
         .unwrap_or(i64::MIN)
 }
 
-fn raw(row: &String) -> Option<Box<RawValue>> {
-    RawValue::from_string(row.clone()).ok()
+fn raw(row: &str) -> Option<Box<RawValue>> {
+    RawValue::from_string(row.to_string()).ok()
 }
 
 fn raws(rows: Vec<&String>) -> Vec<Box<RawValue>> {
-    rows.into_iter().filter_map(raw).collect()
+    rows.into_iter().filter_map(|row| raw(row)).collect()
 }
 
 /// The page: the template with the shared chart code and the data inlined.

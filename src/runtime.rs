@@ -35,8 +35,8 @@ use crate::model::{Diff, InputTopic};
 use crate::outputs::{EncodedRow, OutputTopic};
 use crate::progress::{InputPosition, Progress, last_progress};
 use crate::repair::{PastProgress, written_after};
-use crate::snapshot::tables_at;
 use crate::sink::{Fault, SinkConfig, WriterChannels, sink};
+use crate::snapshot::tables_at;
 use crate::source::{PartitionAssignment, Reader, assign};
 use crate::writer::{Writer, WriterConfig, WriterThread};
 

@@ -56,7 +56,8 @@ pub fn tables_at(
             Some(message) => {
                 let message = message.context("while reading the output topics")?;
                 let place = (message.topic().to_string(), message.partition());
-                if !ends.get(&place).is_some_and(|end| message.offset() < *end) {
+                // Past the progress record, or a partition already read to it.
+                if ends.get(&place).is_none_or(|end| message.offset() >= *end) {
                     continue;
                 }
                 forget_if_last(&mut ends, &message);
