@@ -151,17 +151,10 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
     };
     let resume = resume_point(&kafka, &config, &stop)?;
     let partitions = input_partitions(&kafka, &config, resume.as_ref(), &stop)?;
+    // The writing process knows what is committed: it feeds the dashboard and measures lag.
     if let (Some(dashboard), true) = (&dashboard, writes) {
         if let Some(progress) = &resume {
-            // The output up to the resume point was committed by an earlier run: the dashboard
-            // starts from it, and this run's instants build on it.
-            let shown: Vec<(OutputTopic, String)> = crate::dashboard::SHOWN
-                .iter()
-                .map(|t| (*t, config.output_topic(t.name())))
-                .collect();
-            let tables = tables_at(&kafka, &shown, config.envelope, progress)
-                .context("while reading the output the dashboard starts from")?;
-            dashboard.restore(tables, progress.time);
+            restore_dashboard(dashboard, &kafka, &config, progress)?;
         }
         let watched = partitions
             .iter()
@@ -423,6 +416,24 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         bail!(message);
     }
     Ok(summary)
+}
+
+/// The output up to the resume point was committed by an earlier run: the dashboard starts from
+/// it, and this run's instants build on it.
+fn restore_dashboard(
+    dashboard: &Dashboard,
+    kafka: &Kafka,
+    config: &Config,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let shown: Vec<(OutputTopic, String)> = crate::dashboard::SHOWN
+        .iter()
+        .map(|t| (*t, config.output_topic(t.name())))
+        .collect();
+    let tables = tables_at(kafka, &shown, config.envelope, progress)
+        .context("while reading the output the dashboard starts from")?;
+    dashboard.restore(tables, progress.time);
+    Ok(())
 }
 
 /// Every topic the job reads or writes, made on the embedded broker (it has no CreateTopics).
