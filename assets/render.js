@@ -1,6 +1,6 @@
 // Drawing the salesflow views: plain SVG and DOM, shared by the live dashboard and the report.
 // A view is {total, hours, categories, segments, topUnits, topRevenue, alerts, quality}: output
-// rows exactly as the job writes them.
+// rows exactly as the job writes them; with `day` (a report) the hours are that day's 24.
 "use strict";
 var SF = (function () {
   var SVG = "http://www.w3.org/2000/svg";
@@ -94,7 +94,18 @@ var SF = (function () {
     byId("total-revenue").textContent = money(t.revenue || 0);
     byId("total-aov").textContent = money(t.avg_order_value || 0);
     var hours = view.hours.slice().sort(function (a, b) { return a.hour < b.hour ? -1 : 1; });
-    lineChart(byId("hourly"), hours.map(function (r) { return {label: r.hour.slice(5, 13).replace("T", " ") + "h", value: r.revenue}; }));
+    var points = hours.map(function (r) { return {label: r.hour.slice(5, 13).replace("T", " ") + "h", value: r.revenue}; });
+    if (view.day) {
+      // One day: all 24 hours, an hour without live orders at zero.
+      var revenue = {};
+      hours.forEach(function (r) { revenue[r.hour.slice(11, 13)] = r.revenue; });
+      points = [];
+      for (var h = 0; h < 24; h++) {
+        var hh = (h < 10 ? "0" : "") + h;
+        points.push({label: hh + "h", value: revenue[hh] || 0});
+      }
+    }
+    lineChart(byId("hourly"), points);
     bars(byId("categories"), byRevenue(view.categories).map(function (r) { return {label: r.category, value: r.revenue}; }));
     bars(byId("segments"), byRevenue(view.segments).map(function (r) { return {label: r.gender + " " + r.age_band, value: r.revenue}; }));
     table(byId("top-units"), TOP, byRank(view.topUnits), moves && function (r, tr) { moves("units", r, tr); });

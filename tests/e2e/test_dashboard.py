@@ -306,4 +306,8 @@ def test_report_of_a_generated_day_matches_the_folded_topics(brokers, salesflow_
     browser.get(out.as_uri())
     shown = shown_number(browser.find_element(By.ID, "total-revenue").text)
     assert shown == day_row["revenue"]
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#hourly .dot")) == len(hours)
+    dots = {d.get_attribute("data-key"): Decimal(d.get_attribute("data-value"))
+            for d in browser.find_elements(By.CSS_SELECTOR, "#hourly .dot")}
+    assert dots == {f"{h:02}h": next((r["revenue"] for r in hours if r["hour"][11:13] == f"{h:02}"),
+                                     Decimal(0))
+                    for h in range(24)}, dots
