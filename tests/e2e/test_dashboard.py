@@ -9,6 +9,7 @@ binaries, so it never downloads a browser or a driver.
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -56,6 +57,10 @@ def shown_number(text: str) -> Decimal:
 
 @pytest.fixture
 def browser():
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: `apt-get install -y chromium chromium-driver` "
+                    "(.ci/run does it)", pytrace=False)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
