@@ -45,7 +45,7 @@ ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     SSL_CERT_DIR=/etc/ssl/certs
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-# 2101: timely peers (the port of this process's --peers entry); 9100: --metrics-addr.
+# 2101: timely peers (the port of this process's --peers entry); 9100: --http-addr (dashboard, metrics, probes).
 EXPOSE 2101 9100
 ENTRYPOINT ["/usr/local/bin/salesflow"]
 CMD ["run"]

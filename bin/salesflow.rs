@@ -67,6 +67,17 @@ fn run() -> anyhow::Result<ExitCode> {
                 .context("tail failed")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report(args) => {
+            let config = match salesflow::report::ReportConfig::try_from(args) {
+                Ok(config) => config,
+                Err(error) => return Ok(bad_config(&error)),
+            };
+            let stop =
+                kafka::stop_flag().context("while installing the SIGINT/SIGTERM handlers")?;
+            let summary = salesflow::report::report(&config, &stop).context("report failed")?;
+            print!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo(args) => {
             let config = match Config::try_from(args.run) {
                 Ok(config) => config,

@@ -222,18 +222,18 @@ if int(processes) > 1:
             if int(port) not in served:
                 problem(f"peer {i} port {port} is not a port of Service {spec['serviceName']}")
 
-# Metrics and probes on the port salesflow serves them on.
-metrics_port = env.get("SALESFLOW_METRICS_ADDR", "").rpartition(":")[2]
-if not metrics_port.isdigit():
-    problem("SALESFLOW_METRICS_ADDR is not host:port, so /healthz and /readyz are not served")
+# Probes (and metrics, dashboard) on the port salesflow serves them on.
+http_port = env.get("SALESFLOW_HTTP_ADDR", "").rpartition(":")[2]
+if not http_port.isdigit():
+    problem("SALESFLOW_HTTP_ADDR is not host:port, so /healthz and /readyz are not served")
 for probe, path in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")]:
     get = container.get(probe, {}).get("httpGet")
     if not get:
         problem(f"{probe} is not an httpGet")
         continue
     port = ports.get(get["port"], get["port"])
-    if str(port) != metrics_port or get.get("path") != path:
-        problem(f"{probe} is {get.get('path')} on port {port}, expected {path} on {metrics_port}")
+    if str(port) != http_port or get.get("path") != path:
+        problem(f"{probe} is {get.get('path')} on port {port}, expected {path} on {http_port}")
 
 # cpu request = worker threads.
 requests = container.get("resources", {}).get("requests", {})

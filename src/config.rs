@@ -34,6 +34,8 @@ pub enum Command {
     /// Measure the job (and optionally Kafka Streams) over one seeded workload: throughput,
     /// latency, CPU, memory, and whether both computed the same tables.
     Bench(BenchArgs),
+    /// Report one day from the output topics, as of the job's last progress: HTML and Markdown.
+    Report(ReportArgs),
 }
 
 /// Flags of `salesflow bench`.
@@ -141,6 +143,56 @@ impl TryFrom<BenchArgs> for crate::bench::BenchConfig {
             peer_jar: args.peer.map(|_| args.peer_jar),
             json: args.json,
             binary: std::path::PathBuf::new(),
+        })
+    }
+}
+
+/// Flags of `salesflow report`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// The UTC day to report, e.g. 2026-11-22.
+    #[arg(long)]
+    pub day: String,
+    /// Kafka bootstrap servers.
+    #[arg(short = 'b', long, env = "SALESFLOW_BROKERS")]
+    pub brokers: Option<String>,
+    /// The topic prefix the job ran with.
+    #[arg(long, env = "SALESFLOW_TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// The job whose progress record the report is consistent with.
+    #[arg(long, env = "SALESFLOW_JOB", default_value = "salesflow")]
+    pub job: String,
+    /// The envelope the job wrote its topics in.
+    #[arg(long, env = "SALESFLOW_ENVELOPE", value_enum, default_value = "upsert")]
+    pub envelope: Envelope,
+    /// Write the HTML report here (one self-contained file); the Markdown summary goes to stdout.
+    #[arg(short = 'o', long)]
+    pub output: Option<std::path::PathBuf>,
+    /// A librdkafka property, like kcat: -X security.protocol=SASL_SSL
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_properties: Vec<String>,
+}
+
+impl TryFrom<ReportArgs> for crate::report::ReportConfig {
+    type Error = ConfigError;
+
+    fn try_from(args: ReportArgs) -> Result<Self, ConfigError> {
+        let bootstrap = args
+            .brokers
+            .filter(|b| !b.trim().is_empty())
+            .ok_or(ConfigError::NeedsBrokers("report"))?;
+        let day = chrono::NaiveDate::parse_from_str(args.day.trim(), "%Y-%m-%d")
+            .map_err(|_| ConfigError::Day(args.day.clone()))?;
+        Ok(crate::report::ReportConfig {
+            kafka: crate::kafka::Kafka {
+                bootstrap,
+                properties: kafka_properties(&args.kafka_properties)?,
+            },
+            day,
+            topic_prefix: args.topic_prefix,
+            job: args.job,
+            envelope: args.envelope,
+            output: args.output,
         })
     }
 }
@@ -309,9 +361,10 @@ pub struct RunArgs {
     #[arg(long, env = "SALESFLOW_PEERS", value_delimiter = ',')]
     pub peers: Vec<String>,
 
-    /// Serve /metrics (Prometheus), /healthz and /readyz here, e.g. 0.0.0.0:9100.
-    #[arg(long, env = "SALESFLOW_METRICS_ADDR")]
-    pub metrics_addr: Option<String>,
+    /// Serve the live dashboard (/), /metrics (Prometheus), /healthz and /readyz here, e.g.
+    /// 0.0.0.0:9100.
+    #[arg(long, env = "SALESFLOW_HTTP_ADDR")]
+    pub http_addr: Option<String>,
 
     /// Seconds to keep trying to reach the other processes before exiting 1.
     #[arg(long, env = "SALESFLOW_PEER_TIMEOUT_SECS", default_value_t = 120)]
@@ -403,6 +456,10 @@ pub enum ConfigError {
         "{0} needs --brokers (or SALESFLOW_BROKERS): the embedded broker lives only inside `salesflow run` and `demo`"
     )]
     NeedsBrokers(&'static str),
+    #[error("--http-addr {0:?} is not host:port, such as 127.0.0.1:8080 or 0.0.0.0:9100")]
+    HttpAddr(String),
+    #[error("--day {0:?} is not a date such as 2026-11-22")]
+    Day(String),
     #[error("--customers and --products must be at least 1")]
     EmptyDimensions,
     #[error(
@@ -459,10 +516,7 @@ fn cluster(args: &RunArgs) -> Result<Option<ClusterConfig>, ConfigError> {
             processes: args.processes,
         });
     }
-    if let Some(bad) = peers.iter().find(|p| {
-        p.rsplit_once(':')
-            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
-    }) {
+    if let Some(bad) = peers.iter().find(|p| !is_host_port(p)) {
         return Err(ConfigError::PeerAddress(bad.clone()));
     }
     let process = match args.process {
@@ -480,6 +534,13 @@ fn cluster(args: &RunArgs) -> Result<Option<ClusterConfig>, ConfigError> {
         peers,
         deadline: Duration::from_secs(args.peer_timeout_secs),
     }))
+}
+
+/// `host:port` with a host and a port number.
+fn is_host_port(address: &str) -> bool {
+    address
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
 }
 
 /// The pod's host name: `HOSTNAME` (set in every container), else the kernel's.
@@ -624,7 +685,8 @@ pub struct Config {
     pub analysis: AnalysisConfig,
     /// `None`: this process is the whole job.
     pub cluster: Option<ClusterConfig>,
-    pub metrics_addr: Option<String>,
+    /// Where the dashboard, metrics and probes are served; `None`: not served.
+    pub http_addr: Option<String>,
     input_topics: [String; 5],
 }
 
@@ -674,6 +736,12 @@ impl TryFrom<RunArgs> for Config {
             }
         }
         let input_topics = topics.map(|(_, name)| name);
+        let http_addr = args.http_addr.filter(|a| !a.trim().is_empty());
+        if let Some(addr) = &http_addr
+            && !is_host_port(addr)
+        {
+            return Err(ConfigError::HttpAddr(addr.clone()));
+        }
         Ok(Config {
             brokers: args.brokers.filter(|b| !b.trim().is_empty()),
             job: args.job,
@@ -691,7 +759,7 @@ impl TryFrom<RunArgs> for Config {
             output_partitions: args.output_partitions,
             analysis,
             cluster,
-            metrics_addr: args.metrics_addr.filter(|a| !a.trim().is_empty()),
+            http_addr,
             input_topics,
         })
     }
@@ -745,6 +813,10 @@ impl Config {
                 None => "cluster = (one process)".to_string(),
             },
             format!("bounded = {}", self.bounded),
+            format!(
+                "http_addr = {}",
+                self.http_addr.as_deref().unwrap_or("(not served)")
+            ),
             format!("base_currency = {}", self.decode.base_currency),
             format!("max_record_bytes = {}", self.decode.max_record_bytes),
             format!("epoch_ms = {}", self.epoch.as_millis()),
@@ -836,7 +908,11 @@ mod tests {
 
     #[test]
     fn every_bad_flag_gets_a_sentence_naming_it() {
-        let cases: [(&[&str], &str); 14] = [
+        let cases: [(&[&str], &str); 15] = [
+            (
+                &["--http-addr", "8080"],
+                "--http-addr \"8080\" is not host:port",
+            ),
             (&["--workers", "0"], "--workers"),
             (
                 &["--analyses", "sales_total,salez"],

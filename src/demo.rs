@@ -49,6 +49,9 @@ const TABLES: [(&str, &[&str]); 6] = [
     ),
 ];
 
+/// The demo serves its dashboard here unless `--http-addr` says otherwise.
+const DEMO_HTTP_ADDR: &str = "127.0.0.1:8080";
+
 /// Alerts can be many: the demo shows how many per rule and this many reasons.
 const ALERT_REASONS: usize = 8;
 
@@ -60,6 +63,9 @@ pub fn demo(
     products: usize,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
+    config
+        .http_addr
+        .get_or_insert_with(|| DEMO_HTTP_ADDR.to_string());
     let broker = Embedded::start().context("while starting the embedded broker")?;
     config.brokers = Some(broker.bootstrap());
     config.bounded = true;

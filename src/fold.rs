@@ -111,6 +111,19 @@ impl Fold {
         Ok(())
     }
 
+    /// Starts over from `table`, read elsewhere (each row present once).
+    pub fn replace(&mut self, table: Table) {
+        self.counts = table
+            .iter()
+            .map(|(key, row)| ((key.clone(), row.clone()), 1))
+            .collect();
+        self.table = table;
+    }
+
+    pub fn into_table(self) -> Table {
+        self.table
+    }
+
     pub fn table(&self) -> &Table {
         &self.table
     }

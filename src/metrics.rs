@@ -1,13 +1,11 @@
-//! The job's own health: Prometheus metrics at `/metrics`, and `/healthz` (the process runs) and
-//! `/readyz` (every worker of this process has read its inputs up to their ends at start) for
-//! probes, served on `--metrics-addr`.
+//! The job's own health: every Prometheus metric, named here, and whether this process is ready
+//! (every worker has read its inputs up to their ends at start). `crate::http` serves them.
 //!
-//! `prometheus-client` writes the text format; `tiny_http` serves it on one thread of its own.
+//! `prometheus-client` writes the text format.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -15,7 +13,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use tracing::{info, warn};
 
 type TopicLabel = Vec<(&'static str, String)>;
 
@@ -32,6 +29,14 @@ pub struct Metrics {
     pub transaction_seconds: Histogram,
     /// The last logical time (ms) whose progress record was written.
     pub last_progress: Gauge,
+    /// Records per input topic past the offsets the last progress record covers.
+    pub consumer_lag: Family<TopicLabel, Gauge>,
+    /// Input records read over every topic, for the dashboard's records/s.
+    consumed_all: AtomicU64,
+    /// The input offsets the last committed progress record covers, per (topic, partition).
+    committed_inputs: Mutex<BTreeMap<(String, i32), i64>>,
+    /// The last lag measured per input topic, for the dashboard's total.
+    lags: Mutex<BTreeMap<String, i64>>,
     workers: usize,
     restored: AtomicUsize,
 }
@@ -55,6 +60,7 @@ impl Metrics {
             0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ]);
         let last_progress = Gauge::default();
+        let consumer_lag = Family::default();
         registry.register(
             "records_consumed",
             "Input records read, per topic",
@@ -90,6 +96,11 @@ impl Metrics {
             "The last logical time written to the progress topic",
             last_progress.clone(),
         );
+        registry.register(
+            "consumer_lag_records",
+            "Input records past the offsets the last progress record covers, per topic",
+            consumer_lag.clone(),
+        );
         Arc::new(Metrics {
             registry,
             consumed,
@@ -99,6 +110,10 @@ impl Metrics {
             epoch_latency,
             transaction_seconds,
             last_progress,
+            consumer_lag,
+            consumed_all: AtomicU64::new(0),
+            committed_inputs: Mutex::new(BTreeMap::new()),
+            lags: Mutex::new(BTreeMap::new()),
             workers,
             restored: AtomicUsize::new(0),
         })
@@ -106,6 +121,65 @@ impl Metrics {
 
     pub fn topic(name: &str) -> TopicLabel {
         vec![("topic", name.to_string())]
+    }
+
+    /// Counts records read from one input topic (full name).
+    pub fn count_input(&self, topic: &str, consumed: u64, applied: u64, dead_lettered: u64) {
+        let label = Metrics::topic(topic);
+        self.consumed.get_or_create(&label).inc_by(consumed);
+        self.applied.get_or_create(&label).inc_by(applied);
+        self.dead_lettered
+            .get_or_create(&label)
+            .inc_by(dead_lettered);
+        self.consumed_all.fetch_add(consumed, Ordering::Relaxed);
+    }
+
+    /// Input records read by this process so far, over every topic.
+    pub fn consumed_all(&self) -> u64 {
+        self.consumed_all.load(Ordering::Relaxed)
+    }
+
+    /// The input offsets a progress record just committed covers.
+    pub fn committed_inputs(&self, inputs: &crate::progress::Offsets) {
+        let mut committed = self
+            .committed_inputs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for (topic, partitions) in inputs {
+            for (partition, next) in partitions {
+                committed.insert((topic.clone(), *partition), *next);
+            }
+        }
+    }
+
+    /// The next input offset the last committed progress covers (0: none yet).
+    pub fn committed_input(&self, topic: &str, partition: i32) -> i64 {
+        self.committed_inputs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(topic.to_string(), partition))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Records the lag of one input topic: records past the committed progress.
+    pub fn set_lag(&self, topic: &str, lag: i64) {
+        self.consumer_lag
+            .get_or_create(&Metrics::topic(topic))
+            .set(lag);
+        self.lags
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(topic.to_string(), lag);
+    }
+
+    /// The last measured lag over every input topic.
+    pub fn total_lag(&self) -> i64 {
+        self.lags
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .sum()
     }
 
     /// One worker of this process has read its inputs up to their ends at start.
@@ -117,53 +191,64 @@ impl Metrics {
         self.restored.load(Ordering::Relaxed) >= self.workers
     }
 
-    fn text(&self) -> String {
+    /// Every metric in the OpenMetrics text format (what Prometheus asks for first).
+    pub fn openmetrics(&self) -> String {
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &self.registry);
         text
     }
+
+    /// Every metric in the Prometheus text format 0.0.4, for clients that do not ask for
+    /// OpenMetrics.
+    pub fn prometheus(&self) -> String {
+        openmetrics_to_prometheus(&self.openmetrics())
+    }
 }
 
-/// Serves the metrics and probes on `addr`, on a thread of its own, until `stop` is set (or the
-/// process exits).
-pub fn serve(addr: &str, metrics: Arc<Metrics>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let server = tiny_http::Server::http(addr)
-        .map_err(|e| anyhow::anyhow!("cannot serve metrics on --metrics-addr {addr}: {e}"))?;
-    info!(addr, "serving /metrics, /healthz and /readyz");
-    thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            let request = match server.recv_timeout(Duration::from_millis(200)) {
-                Ok(Some(request)) => request,
-                Ok(None) => continue,
-                Err(error) => {
-                    warn!(%error, "metrics server");
-                    continue;
-                }
-            };
-            let (status, body, content_type) = match request.url() {
-                "/metrics" => (
-                    200,
-                    metrics.text(),
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                ),
-                "/healthz" => (200, "ok\n".to_string(), "text/plain"),
-                "/readyz" if metrics.ready() => (200, "ready\n".to_string(), "text/plain"),
-                "/readyz" => (
-                    503,
-                    "restoring state from the inputs\n".to_string(),
-                    "text/plain",
-                ),
-                _ => (404, "not found\n".to_string(), "text/plain"),
-            };
-            let mut response = tiny_http::Response::from_string(body).with_status_code(status);
-            if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", content_type) {
-                response.add_header(header);
-            }
-            if let Err(error) = request.respond(response) {
-                warn!(%error, "metrics response");
-            }
+/// The two formats differ where it matters here in how a counter is named: OpenMetrics names the
+/// family `x` and its sample `x_total`, Prometheus 0.0.4 names both `x_total`. Unit lines and the
+/// end marker exist only in OpenMetrics.
+fn openmetrics_to_prometheus(text: &str) -> String {
+    let counters: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
         }
-    });
-    Ok(())
+        let renamed = ["# TYPE ", "# HELP "].iter().find_map(|tag| {
+            let rest = line.strip_prefix(tag)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(&name)
+                .then(|| format!("{tag}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_named_with_total_in_the_prometheus_format() {
+        let metrics = Metrics::new(1);
+        metrics.count_input("orders", 3, 2, 1);
+        metrics.set_lag("orders", 7);
+        let text = metrics.prometheus();
+        assert!(text.contains("# TYPE salesflow_records_consumed_total counter\n"));
+        assert!(text.contains("salesflow_records_consumed_total{topic=\"orders\"} 3\n"));
+        assert!(text.contains("# TYPE salesflow_consumer_lag_records gauge\n"));
+        assert!(text.contains("salesflow_consumer_lag_records{topic=\"orders\"} 7\n"));
+        assert!(!text.contains("# EOF"));
+        assert!(metrics.openmetrics().ends_with("# EOF\n"));
+        assert_eq!(metrics.consumed_all(), 3);
+        assert_eq!(metrics.total_lag(), 7);
+    }
 }

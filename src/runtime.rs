@@ -22,6 +22,8 @@ use tracing::{info, warn};
 
 use crate::codecs::dead_letter::dead_letter;
 use crate::config::{Config, Envelope};
+use crate::dashboard::Dashboard;
+use crate::http::Endpoints;
 use crate::inputs::{Inputs, Time};
 use crate::intake::{Intake, TopicCounts};
 use crate::kafka::{
@@ -34,6 +36,7 @@ use crate::outputs::{EncodedRow, OutputTopic};
 use crate::progress::{InputPosition, Progress, last_progress};
 use crate::repair::{PastProgress, written_after};
 use crate::sink::{Fault, SinkConfig, WriterChannels, sink};
+use crate::snapshot::tables_at;
 use crate::source::{PartitionAssignment, Reader, assign};
 use crate::writer::{Writer, WriterConfig, WriterThread};
 
@@ -77,11 +80,22 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
 }
 
 fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
+    // Only the process of worker 0 writes.
+    let writes = config.cluster.as_ref().is_none_or(|c| c.process == 0);
     // Probes answer from the start: live while the broker and the peers are waited for.
     let metrics = Metrics::new(config.workers);
-    if let Some(addr) = &config.metrics_addr {
-        crate::metrics::serve(addr, Arc::clone(&metrics), Arc::clone(&stop))?;
-    }
+    let dashboard = match &config.http_addr {
+        Some(addr) => {
+            let dashboard = Dashboard::new(config.envelope, Arc::clone(&metrics), writes);
+            let endpoints = Endpoints {
+                metrics: Arc::clone(&metrics),
+                dashboard: Arc::clone(&dashboard),
+            };
+            crate::http::serve(addr, endpoints, Arc::clone(&stop))?;
+            Some(dashboard)
+        }
+        None => None,
+    };
     // The embedded broker is not Send: it lives on this thread until the workers are done.
     let embedded = match &config.brokers {
         Some(_) => None,
@@ -109,10 +123,9 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 .context("while creating the output topics")?;
         }
     }
-    // Only the process of worker 0 writes. It registers the transactional id before reading
-    // where to resume: that ends any transaction a killed instance left open, so the progress
-    // read next is final, and it fences an older instance that still runs.
-    let writes = config.cluster.as_ref().is_none_or(|c| c.process == 0);
+    // The writing process registers the transactional id before reading where to resume: that
+    // ends any transaction a killed instance left open, so the progress read next is final, and
+    // it fences an older instance that still runs.
     let topics: HashMap<OutputTopic, String> = OutputTopic::ANALYSES
         .iter()
         .chain([&OutputTopic::DeadLetters])
@@ -127,6 +140,7 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             topics: topics.clone(),
             progress_topic: config.output_topic(PROGRESS_TOPIC),
             metrics: Arc::clone(&metrics),
+            dashboard: dashboard.clone(),
         };
         Some(
             Writer::connect(writer_config, &stop)
@@ -137,6 +151,23 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
     };
     let resume = resume_point(&kafka, &config, &stop)?;
     let partitions = input_partitions(&kafka, &config, resume.as_ref(), &stop)?;
+    // The writing process knows what is committed: it feeds the dashboard and measures lag.
+    if let (Some(dashboard), true) = (&dashboard, writes) {
+        if let Some(progress) = &resume {
+            restore_dashboard(dashboard, &kafka, &config, progress)?;
+        }
+        let watched = partitions
+            .iter()
+            .map(|p| (p.name.clone(), p.partition))
+            .collect();
+        crate::lag::watch(
+            &kafka,
+            &config.job,
+            watched,
+            Arc::clone(&metrics),
+            Arc::clone(&stop),
+        )?;
+    }
     info!(
         partitions = partitions.len(),
         workers = config.workers,
@@ -281,16 +312,12 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             let closes = (!replaying && now > epoch) || stopping || finished;
             if closes {
                 for (topic, counts) in intake.flush(&mut inputs) {
-                    let label = Metrics::topic(&input_names[topic as usize]);
-                    metrics
-                        .consumed
-                        .get_or_create(&label)
-                        .inc_by(counts.consumed);
-                    metrics.applied.get_or_create(&label).inc_by(counts.applied);
-                    metrics
-                        .dead_lettered
-                        .get_or_create(&label)
-                        .inc_by(counts.dead_lettered);
+                    metrics.count_input(
+                        &input_names[topic as usize],
+                        counts.consumed,
+                        counts.applied,
+                        counts.dead_lettered,
+                    );
                 }
                 if read_since_epoch {
                     for position in reader.positions() {
@@ -389,6 +416,24 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         bail!(message);
     }
     Ok(summary)
+}
+
+/// The output up to the resume point was committed by an earlier run: the dashboard starts from
+/// it, and this run's instants build on it.
+fn restore_dashboard(
+    dashboard: &Dashboard,
+    kafka: &Kafka,
+    config: &Config,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let shown: Vec<(OutputTopic, String)> = crate::dashboard::SHOWN
+        .iter()
+        .map(|t| (*t, config.output_topic(t.name())))
+        .collect();
+    let tables = tables_at(kafka, &shown, config.envelope, progress)
+        .context("while reading the output the dashboard starts from")?;
+    dashboard.restore(tables, progress.time);
+    Ok(())
 }
 
 /// Every topic the job reads or writes, made on the embedded broker (it has no CreateTopics).

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::config::Delivery;
+use crate::dashboard::Dashboard;
 use crate::inputs::Time;
 use crate::kafka::Kafka;
 use crate::metrics::Metrics;
@@ -99,6 +100,8 @@ pub struct WriterConfig {
     pub topics: HashMap<OutputTopic, String>,
     pub progress_topic: String,
     pub metrics: Arc<Metrics>,
+    /// Shown on `--http-addr`: each batch is published to it once committed.
+    pub dashboard: Option<Arc<Dashboard>>,
 }
 
 /// What the delivery reports of the current batch said.
@@ -200,6 +203,7 @@ impl Writer {
         fault: crate::sink::Fault,
     ) -> Result<WriterThread, SinkError> {
         if let Some(progress) = resume {
+            self.config.metrics.committed_inputs(&progress.inputs);
             self.progress = progress;
         }
         let (epochs, incoming) = channel::<Epoch>();
@@ -283,6 +287,11 @@ impl Writer {
         }
         if progress.time > self.progress.time {
             metrics.last_progress.set(progress.time as i64);
+        }
+        metrics.committed_inputs(&progress.inputs);
+        // Only now, with the batch committed, may anyone see its instants.
+        if let Some(dashboard) = &self.config.dashboard {
+            dashboard.publish(batch);
         }
         self.progress = progress;
         Ok(())

@@ -53,8 +53,7 @@ pub fn commands(layout: &JobLayout) -> anyhow::Result<Vec<Command>> {
                 .args(["--epoch-ms", &layout.epoch_ms.to_string()])
                 .args(["--analyses", &layout.analyses])
                 // The environment of the bench must not change what is measured.
-                .env_remove("SALESFLOW_HTTP_ADDR")
-                .env_remove("SALESFLOW_METRICS_ADDR");
+                .env_remove("SALESFLOW_HTTP_ADDR");
             if layout.bounded {
                 command.arg("--bounded");
             }

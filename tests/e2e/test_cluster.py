@@ -8,7 +8,7 @@ of them resumes from the progress topic; a job rescaled from 2 to 3 processes co
 
 Needs SALESFLOW_TEST_BROKERS (fails loudly without it); see conftest.py. Process I has its own
 address 127.0.0.(I+1), as a pod has its own IP, and listens there at the manifests' timely port
-(2101) and metrics port (9100); Linux routes 127.0.0.2 and .3 over loopback without setup. Those
+(2101) and http port (9100); Linux routes 127.0.0.2 and .3 over loopback without setup. Those
 ports must be free (checked before each start).
 """
 
@@ -176,7 +176,7 @@ class Cluster:
     - SALESFLOW_PEERS: the manifest's `salesflow-{i}.salesflow-peers` resolve only through cluster
       DNS, so process I is 127.0.0.(I+1) instead (its own address, as a pod has its own IP), at
       the manifest's port: the job listens at its own entry's address when that is local;
-    - SALESFLOW_METRICS_ADDR: the manifest's port, on the process's own 127.0.0.(I+1).
+    - SALESFLOW_HTTP_ADDR: the manifest's port, on the process's own 127.0.0.(I+1).
     `env` overrides or adds more (SALESFLOW_PROCESSES for rescaling), `args` are appended."""
 
     def __init__(self, pod: Pod, binary: str, brokers: str, prefix: str, log_dir: Path,
@@ -188,14 +188,14 @@ class Cluster:
         self.argv = [binary, *pod.argv[1:], *args]
         _, peer_port = host_port(pod.env["SALESFLOW_PEERS"].split(",")[0])
         self.peers = [(f"127.0.0.{i + 1}", peer_port) for i in range(self.processes)]
-        _, metrics_port = host_port(pod.env["SALESFLOW_METRICS_ADDR"])
+        _, metrics_port = host_port(pod.env["SALESFLOW_HTTP_ADDR"])
         self.metrics = [(f"127.0.0.{i + 1}", metrics_port) for i in range(self.processes)]
         # A container sees only its own environment (the image sets PATH).
         self.envs = [{**pod.env, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                       "HOSTNAME": f"{pod.statefulset}-{i}",
                       "SALESFLOW_BROKERS": brokers, "SALESFLOW_TOPIC_PREFIX": prefix,
                       "SALESFLOW_PEERS": ",".join(f"{h}:{p}" for h, p in self.peers),
-                      "SALESFLOW_METRICS_ADDR": "%s:%d" % self.metrics[i],
+                      "SALESFLOW_HTTP_ADDR": "%s:%d" % self.metrics[i],
                       **(env or {})}
                      for i in range(self.processes)]
         self.logs = [log_dir / f"{name}-{i}.log" for i in range(self.processes)]
@@ -342,12 +342,12 @@ def test_cluster_launched_from_the_manifests_matches_one_process_and_the_oracle(
     assert int(pod.env["SALESFLOW_PROCESSES"]) == pod.replicas == 3, \
         f"SALESFLOW_PROCESSES {pod.env['SALESFLOW_PROCESSES']} / replicas {pod.replicas}"
     # The addresses this test replaces are the pods' own: each pod's DNS name under the headless
-    # Service at the timely port, and the metrics port, both declared by the container.
+    # Service at the timely port, and the http port, both declared by the container.
     peers_host, peers_port = host_port(pod.env["SALESFLOW_PEERS"])
     assert peers_host == f"{pod.statefulset}-{{i}}.{pod.service}", pod.env["SALESFLOW_PEERS"]
     assert peers_port == pod.ports.get("timely"), (pod.env["SALESFLOW_PEERS"], pod.ports)
-    assert host_port(pod.env["SALESFLOW_METRICS_ADDR"])[1] == pod.ports.get("metrics"), \
-        (pod.env["SALESFLOW_METRICS_ADDR"], pod.ports)
+    assert host_port(pod.env["SALESFLOW_HTTP_ADDR"])[1] == pod.ports.get("http"), \
+        (pod.env["SALESFLOW_HTTP_ADDR"], pod.ports)
 
     records = Gen(seed_for(base_seed, "cluster-manifests")).records(RECORDS)
     single = harness.new_prefix()
