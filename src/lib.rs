@@ -14,6 +14,7 @@ pub mod generate;
 pub mod inputs;
 pub mod intake;
 pub mod kafka;
+pub mod meter;
 pub mod metrics;
 pub mod model;
 pub mod outputs;
