@@ -87,11 +87,7 @@ impl TryFrom<TailArgs> for crate::tail::TailConfig {
             json: args.json,
             read_committed: args.read_committed,
             until_progress: args.until_progress.then(|| crate::tail::ProgressOf {
-                topic: format!(
-                    "{}{}",
-                    args.topic_prefix,
-                    crate::runtime::PROGRESS_TOPIC
-                ),
+                topic: format!("{}{}", args.topic_prefix, crate::runtime::PROGRESS_TOPIC),
                 job: args.job,
             }),
         })

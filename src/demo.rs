@@ -45,7 +45,13 @@ enum Order {
 const VIEWS: [View; 5] = [
     View {
         topic: "sales_total",
-        fields: &["orders", "units", "revenue", "avg_unit_price", "avg_order_value"],
+        fields: &[
+            "orders",
+            "units",
+            "revenue",
+            "avg_unit_price",
+            "avg_order_value",
+        ],
         order: Order::Key,
         rows: 1,
     },
@@ -111,7 +117,13 @@ pub fn demo(config: DemoConfig, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
             .name("job".into())
             .spawn(move || runtime::run(job, stop))?
     };
-    let shown = show(&kafka, &topics, envelope, &stop, &mut std::io::stdout().lock());
+    let shown = show(
+        &kafka,
+        &topics,
+        envelope,
+        &stop,
+        &mut std::io::stdout().lock(),
+    );
     // Whatever ended the view ends the demo.
     stop.store(true, Ordering::Relaxed);
     let generated = generator
@@ -151,7 +163,9 @@ fn show(
     while !stop.load(Ordering::Relaxed) {
         if let Some(message) = consumer.poll(Duration::from_millis(50)) {
             let message = message.context("while reading the output topics")?;
-            let at = topics.iter().position(|t| t == rdkafka::Message::topic(&message));
+            let at = topics
+                .iter()
+                .position(|t| t == rdkafka::Message::topic(&message));
             if let (Some(at), (Some(key), value)) = (at, text_of(&message)) {
                 folds[at].apply(&key, value.as_deref())?;
             }
@@ -181,21 +195,27 @@ fn frame(
         running.as_secs()
     );
     for ((view, fold), before) in VIEWS.iter().zip(folds).zip(shown.iter_mut()) {
-        let mut rows: Vec<(&String, &String, Vec<(String, String)>)> = fold
+        let mut rows: Vec<Row<'_>> = fold
             .table()
             .iter()
-            .filter_map(|(key, row)| Some((key, row, row_fields(row).ok()?)))
+            .filter_map(|(key, json)| {
+                Some(Row {
+                    key,
+                    json,
+                    fields: row_fields(json).ok()?,
+                })
+            })
             .collect();
         sort(&mut rows, view.order);
         let changed: Vec<bool> = rows
             .iter()
             .take(view.rows)
-            .map(|(key, row, _)| before.get(*key) != Some(*row))
+            .map(|row| before.get(row.key) != Some(row.json))
             .collect();
         let fields: Vec<Vec<(String, String)>> = rows
             .iter()
             .take(view.rows)
-            .map(|(_, _, f)| f.clone())
+            .map(|row| row.fields.clone())
             .collect();
         let more = rows.len().saturating_sub(view.rows);
         text.push_str(view.topic);
@@ -217,18 +237,28 @@ fn frame(
     text
 }
 
-fn sort(rows: &mut [(&String, &String, Vec<(String, String)>)], order: Order) {
-    let field = |row: &[(String, String)], name: &str| {
-        row.iter()
+/// A row of a folded table, with its fields parsed for display.
+struct Row<'a> {
+    key: &'a String,
+    json: &'a String,
+    fields: Vec<(String, String)>,
+}
+
+impl Row<'_> {
+    fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+fn sort(rows: &mut [Row<'_>], order: Order) {
     match order {
         Order::Key => {}
-        Order::Rank => rows.sort_by_key(|(_, _, f)| field(f, "rank").parse::<u32>().unwrap_or(u32::MAX)),
-        Order::RevenueDown => rows.sort_by_key(|(_, _, f)| {
-            std::cmp::Reverse(parse_cents(&field(f, "revenue")).unwrap_or(i64::MIN))
+        Order::Rank => rows.sort_by_key(|r| r.field("rank").parse::<u32>().unwrap_or(u32::MAX)),
+        Order::RevenueDown => rows.sort_by_key(|r| {
+            std::cmp::Reverse(parse_cents(r.field("revenue")).unwrap_or(i64::MIN))
         }),
     }
 }

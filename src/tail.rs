@@ -16,9 +16,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::config::Envelope;
-use crate::fold::{
-    Ends, Fold, Table, consume_from_start, forget_if_last, forget_reached, text_of,
-};
+use crate::fold::{Ends, Fold, Table, consume_from_start, forget_if_last, forget_reached, text_of};
 use crate::kafka::Kafka;
 use crate::progress::last_progress;
 
@@ -68,7 +66,9 @@ pub fn tail(config: &TailConfig, stop: &AtomicBool, out: &mut impl Write) -> any
                 forget_if_last(&mut ends, &message);
                 let within = snapshot.as_ref().is_none_or(|(_, offsets)| {
                     let partition = (message.topic().to_string(), message.partition());
-                    offsets.get(&partition).is_some_and(|end| message.offset() < *end)
+                    offsets
+                        .get(&partition)
+                        .is_some_and(|end| message.offset() < *end)
                 });
                 if let (true, (Some(key), value)) = (within, text_of(&message)) {
                     fold.apply(&key, value.as_deref())?;

@@ -53,19 +53,24 @@ pub fn write(kind: BadKind, id: u64, ts: i64, max_record_bytes: usize, out: &mut
         BadKind::TooLarge => {
             let head = good("1", r#""1.00""#, &ts);
             let filler = "x".repeat(
-                (max_record_bytes + 1).saturating_sub(head.len() + key.len() + r#","note":"""#.len()),
+                (max_record_bytes + 1)
+                    .saturating_sub(head.len() + key.len() + r#","note":"""#.len()),
             );
             format!(r#"{},"note":"{filler}"}}"#, &head[..head.len() - 1])
         }
         BadKind::MissingField => {
-            format!(r#"{{"order_id":"{key}","ts":{ts},"product_id":"p1","quantity":1,"price":"1.00"}}"#)
+            format!(
+                r#"{{"order_id":"{key}","ts":{ts},"product_id":"p1","quantity":1,"price":"1.00"}}"#
+            )
         }
         BadKind::NotCoercible => good(r#""two""#, r#""1.00""#, &ts),
         BadKind::QuantityBelowOne => good("0", r#""1.00""#, &ts),
         BadKind::NegativePrice => good("1", r#""-1.00""#, &ts),
         BadKind::UnparseableTs => good("1", r#""1.00""#, r#""yesterday at noon""#),
         BadKind::KeyMismatch => {
-            format!(r#"{{"order_id":"x{id}","ts":{ts},"customer_id":"1","product_id":"p1","quantity":1,"price":"1.00"}}"#)
+            format!(
+                r#"{{"order_id":"x{id}","ts":{ts},"customer_id":"1","product_id":"p1","quantity":1,"price":"1.00"}}"#
+            )
         }
     };
     out.value.extend_from_slice(value.as_bytes());

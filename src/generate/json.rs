@@ -41,7 +41,7 @@ fn decimal(buf: &mut Vec<u8>, units: i64, scale: u32) {
     let mut fraction = units.unsigned_abs() % divisor as u64;
     if fraction > 0 {
         let mut digits = scale;
-        while fraction % 10 == 0 {
+        while fraction.is_multiple_of(10) {
             fraction /= 10;
             digits -= 1;
         }
@@ -225,8 +225,10 @@ impl Catalog {
     pub fn native_cents(base_cents: i64, currency: u8) -> i64 {
         match currency.checked_sub(1) {
             None => base_cents,
-            Some(i) => (i128::from(base_cents) * 10_000_000_000 / i128::from(Self::RATES[i as usize].1))
-                as i64,
+            Some(i) => {
+                (i128::from(base_cents) * 10_000_000_000 / i128::from(Self::RATES[i as usize].1))
+                    as i64
+            }
         }
     }
 

@@ -235,7 +235,13 @@ fn produce(
 }
 
 /// Waits, serving delivery reports, until `sent` records are due at `rate` per second.
-fn pace(producer: &BaseProducer<Deliveries>, since: Instant, sent: u64, rate: f64, stop: &AtomicBool) {
+fn pace(
+    producer: &BaseProducer<Deliveries>,
+    since: Instant,
+    sent: u64,
+    rate: f64,
+    stop: &AtomicBool,
+) {
     let due = since + Duration::from_secs_f64(sent as f64 / rate);
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();

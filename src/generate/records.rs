@@ -416,3 +416,252 @@ enum Kind {
     Dimension,
     Rate,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+
+    use super::*;
+    use crate::codecs::json::{DecodeConfig, ErrorKind, decode};
+    use crate::model::{Change, Status};
+
+    fn spec(seed: u64, count: u64) -> WorkloadSpec {
+        WorkloadSpec {
+            seed,
+            customers: 2_000,
+            products: 500,
+            count: Some(count),
+            late_hours: 6,
+            shares: Shares {
+                updates: 150_000,
+                deletes: 25_000,
+                cancellations: 25_000,
+                returns: 10_000,
+                dimension_changes: 100_000,
+                rate_changes: 1_000,
+                bad: 20_000,
+                late: 100_000,
+                orphans: 10_000,
+                foreign_currency: 300_000,
+                busy_ips: 20_000,
+                high_value: 5_000,
+            },
+            max_record_bytes: 4_096,
+        }
+    }
+
+    fn all(spec: &WorkloadSpec) -> Vec<Record> {
+        let mut stream = Records::new(spec);
+        let mut records = Vec::new();
+        let mut record = Record::default();
+        while stream.next_into(&mut record) {
+            records.push(record.clone());
+        }
+        records
+    }
+
+    #[test]
+    fn same_seed_same_bytes_and_another_seed_other_bytes() {
+        let (a, b) = (all(&spec(7, 20_000)), all(&spec(7, 20_000)));
+        assert_eq!(
+            a.len() as u64,
+            Records::new(&spec(7, 20_000)).total().unwrap_or(0)
+        );
+        assert!(a == b, "two runs of seed 7 differ");
+        let c = all(&spec(8, 20_000));
+        let differing = a.iter().zip(&c).filter(|(x, y)| x != y).count();
+        assert!(
+            differing > a.len() / 2,
+            "seeds 7 and 8 share {differing} records"
+        );
+    }
+
+    /// What a consumer can count in the records, decoded the way the job decodes them.
+    #[derive(Default)]
+    struct Counts {
+        changes: u64,
+        new_orders: u64,
+        updates: u64,
+        deletes: u64,
+        cancellations: u64,
+        returns: u64,
+        dimension_changes: u64,
+        rate_changes: u64,
+        bad: BTreeMap<ErrorKind, u64>,
+        late: u64,
+        orphans: u64,
+        foreign: u64,
+        busy_ips: u64,
+        high_value: u64,
+        units_by_product: HashMap<String, u64>,
+        orphans_resolved: u64,
+    }
+
+    fn count(spec: &WorkloadSpec) -> Counts {
+        let config = DecodeConfig {
+            max_record_bytes: spec.max_record_bytes,
+            ..DecodeConfig::default()
+        };
+        let load = Records::new(spec).load_len() as usize;
+        let mut c = Counts::default();
+        let (mut customers, mut products) = (HashSet::new(), HashSet::new());
+        let mut orders = HashSet::new();
+        let mut waiting: HashSet<String> = HashSet::new();
+        let mut latest_ts = i64::MIN;
+        for (i, record) in all(spec).iter().enumerate() {
+            let topic = record.topic.unwrap_or(InputTopic::Orders);
+            let decoded = decode(topic, Some(&record.key), record.value(), &config);
+            let after_load = i >= load;
+            c.changes += u64::from(after_load);
+            let change = match decoded {
+                Ok(change) => change,
+                Err(error) => {
+                    assert!(
+                        after_load,
+                        "record {i} of the load is bad: {}",
+                        error.message
+                    );
+                    *c.bad.entry(error.kind).or_default() += 1;
+                    continue;
+                }
+            };
+            match change {
+                Change::Customer(id, _) => {
+                    c.dimension_changes += u64::from(after_load);
+                    c.orphans_resolved += u64::from(waiting.remove(&format!("c{id}")));
+                    customers.insert(id.to_string());
+                }
+                Change::Product(id, _) => {
+                    c.dimension_changes += u64::from(after_load);
+                    c.orphans_resolved += u64::from(waiting.remove(&format!("p{id}")));
+                    products.insert(id.to_string());
+                }
+                Change::Stock(..) => c.dimension_changes += u64::from(after_load),
+                Change::Rate(..) => c.rate_changes += u64::from(after_load),
+                Change::Order(_, None) => c.deletes += 1,
+                Change::Order(id, Some(order)) => {
+                    if order.status == Status::Cancelled {
+                        c.cancellations += 1;
+                    } else if order.status == Status::Returned {
+                        c.returns += 1;
+                    } else if !orders.insert(id.to_string()) {
+                        c.updates += 1;
+                    } else {
+                        c.new_orders += 1;
+                        c.late += u64::from(order.ts < latest_ts);
+                        latest_ts = latest_ts.max(order.ts);
+                        let (customer, product) =
+                            (order.customer_id.to_string(), order.product_id.to_string());
+                        if !customers.contains(&customer) || !products.contains(&product) {
+                            c.orphans += 1;
+                            if !customers.contains(&customer) {
+                                waiting.insert(format!("c{customer}"));
+                            } else {
+                                waiting.insert(format!("p{product}"));
+                            }
+                        }
+                        c.foreign += u64::from(order.currency.as_str() != "USD");
+                        let ip = order.ip.as_deref().unwrap_or_default();
+                        c.busy_ips += u64::from(ip.starts_with("198.51.100."));
+                        // A bulk purchase (other orders are of 1 to 5 units) worth 5,000.00 USD
+                        // or more; prices are in millionths.
+                        let usd = order.currency.as_str() == "USD";
+                        let value = order.quantity * order.price.0;
+                        c.high_value +=
+                            u64::from(usd && order.quantity > 5 && value >= 5_000_000_000);
+                        *c.units_by_product.entry(product).or_default() += order.quantity as u64;
+                    }
+                }
+            }
+        }
+        c
+    }
+
+    /// `measured / total` is within 12% of `ppm` (relative), or within 0.05 points for shares
+    /// too small to measure that closely.
+    fn assert_share(what: &str, measured: u64, total: u64, ppm: u32) {
+        let share = measured as f64 / total as f64;
+        let expected = f64::from(ppm) / f64::from(PPM);
+        let tolerance = (expected * 0.12).max(0.0005);
+        assert!(
+            (share - expected).abs() <= tolerance,
+            "{what}: {measured} of {total} is {:.4}%, expected {:.4}%",
+            share * 100.0,
+            expected * 100.0
+        );
+    }
+
+    #[test]
+    fn generated_records_have_the_configured_shares() {
+        let spec = spec(3, 200_000);
+        let c = count(&spec);
+        let s = &spec.shares;
+        let bad: u64 = c.bad.values().sum();
+        assert_share("corrections", c.updates, c.changes, s.updates);
+        assert_share("deletes", c.deletes, c.changes, s.deletes);
+        assert_share("cancellations", c.cancellations, c.changes, s.cancellations);
+        assert_share("returns", c.returns, c.changes, s.returns);
+        assert_share("bad records", bad, c.changes, s.bad);
+        assert_share("fx changes", c.rate_changes, c.changes, s.rate_changes);
+        // Dimension changes include the customers and products orphans were waiting for.
+        assert_share(
+            "dimension changes",
+            c.dimension_changes - c.orphans_resolved,
+            c.changes,
+            s.dimension_changes,
+        );
+        assert_share("late orders", c.late, c.new_orders, s.late);
+        assert_share("orphaned orders", c.orphans, c.new_orders, s.orphans);
+        assert!(
+            c.orphans_resolved * 100 >= c.orphans * 95,
+            "only {} of {} orphans got their customer or product",
+            c.orphans_resolved,
+            c.orphans
+        );
+        assert_share(
+            "foreign orders",
+            c.foreign,
+            c.new_orders,
+            s.foreign_currency * 99 / 100,
+        );
+        assert_share("busy-ip orders", c.busy_ips, c.new_orders, s.busy_ips);
+        assert_share(
+            "high-value orders",
+            c.high_value,
+            c.new_orders,
+            s.high_value,
+        );
+    }
+
+    #[test]
+    fn bad_records_cover_every_kind_and_popularity_is_skewed() {
+        let c = count(&spec(5, 100_000));
+        for kind in [
+            ErrorKind::NotJson,
+            ErrorKind::InvalidUtf8,
+            ErrorKind::TooLarge,
+            ErrorKind::MissingField,
+            ErrorKind::BadField,
+            ErrorKind::KeyMismatch,
+        ] {
+            assert!(
+                c.bad.get(&kind).copied().unwrap_or(0) > 50,
+                "{kind:?}: {:?}",
+                c.bad
+            );
+        }
+        // Four of the nine bad kinds are bad fields (uncoercible, quantity, price, ts).
+        let fields = c.bad.get(&ErrorKind::BadField).copied().unwrap_or(0);
+        let missing = c.bad.get(&ErrorKind::MissingField).copied().unwrap_or(1);
+        assert!((3..=5).contains(&(fields / missing)), "{:?}", c.bad);
+        // Zipf over 500 products: the top 1% sell about a third of the units.
+        let mut units: Vec<u64> = c.units_by_product.values().copied().collect();
+        units.sort_unstable_by(|a, b| b.cmp(a));
+        let top: u64 = units.iter().take(5).sum();
+        let all: u64 = units.iter().sum();
+        assert!(
+            top * 100 / all >= 25,
+            "the top 5 products sell {top} of {all} units"
+        );
+    }
+}
