@@ -54,12 +54,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let done =
                 salesflow::generate::generate(&config, &stop).context("generating failed")?;
             println!(
-                "produced {} records ({} orders) in {:.2} s: {:.0} records/s, {:.0} orders/s",
+                "produced {} records ({} orders) in {:.2} s: {:.0} records/s, {:.0} orders/s; after the load {} records at {:.0} records/s",
                 done.records,
                 done.orders,
                 done.elapsed.as_secs_f64(),
                 done.per_second(done.records),
                 done.per_second(done.orders),
+                done.changes,
+                done.changes_per_second(),
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -685,6 +685,9 @@ pub struct Config {
     /// `None`: this process is the whole job.
     pub cluster: Option<ClusterConfig>,
     pub metrics_addr: Option<String>,
+    /// `brokers` is an embedded broker started by the caller (the demo): it describes no topic
+    /// configuration, so the job does not ask.
+    pub brokers_embedded: bool,
     input_topics: [String; 5],
 }
 
@@ -752,6 +755,7 @@ impl TryFrom<RunArgs> for Config {
             analysis,
             cluster,
             metrics_addr: args.metrics_addr.filter(|a| !a.trim().is_empty()),
+            brokers_embedded: false,
             input_topics,
         })
     }

@@ -89,6 +89,7 @@ pub fn demo(config: DemoConfig, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     let broker = Embedded::start().context("while starting the embedded broker")?;
     let mut job = config.job;
     job.brokers = Some(broker.bootstrap());
+    job.brokers_embedded = true;
     job.bounded = false;
     create_embedded_topics(&broker, &job)?;
     let kafka = Kafka {

@@ -471,7 +471,7 @@ fn input_partitions(
                     );
                 }
                 // The embedded broker keeps everything and describes no configuration.
-                if config.brokers.is_some() {
+                if config.brokers.is_some() && !config.brokers_embedded {
                     warn_if_retention_deletes(kafka, &name);
                 }
                 all.extend(ends.into_iter().map(|w| PartitionAssignment {

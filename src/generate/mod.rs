@@ -54,6 +54,10 @@ pub struct Generated {
     /// Records of the `orders` topic among them (new orders, corrections, deletes, bad ones).
     pub orders: u64,
     pub elapsed: Duration,
+    /// Records after the load, and the time from the end of the load to the last
+    /// acknowledgement: the rate `--rate` paces.
+    pub changes: u64,
+    pub changes_elapsed: Duration,
     /// Too-large bad records the broker refused (its `max.message.bytes` is below them).
     pub refused_as_too_large: u64,
 }
@@ -61,6 +65,11 @@ pub struct Generated {
 impl Generated {
     pub fn per_second(&self, n: u64) -> f64 {
         n as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The rate achieved after the load (what `--rate` asks for).
+    pub fn changes_per_second(&self) -> f64 {
+        self.changes as f64 / self.changes_elapsed.as_secs_f64().max(1e-9)
     }
 }
 
@@ -159,6 +168,9 @@ fn produce(
             "message.max.bytes",
             (max_record + 64 * 1024).max(1_000_000).to_string(),
         )
+        // Only failures are reported back: a callback per delivered record costs as much as
+        // encoding it.
+        .set("delivery.report.only.error", "true")
         // Records of one key stay in order across retries: a correction never precedes its order.
         .set("enable.idempotence", "true")
         .create_with_context(Deliveries::default())
@@ -170,7 +182,8 @@ fn produce(
         .then(|| Meter::start("records", stream.total(), Arc::clone(&done)));
     let started = Instant::now();
     let load = stream.load_len();
-    let mut paced_from: Option<Instant> = None;
+    // When the load was written: the changes after it are paced, and reported on their own.
+    let mut load_done: Option<Instant> = None;
     let mut record = Record::default();
     let (mut records, mut orders) = (0u64, 0u64);
     while stream.next_into(&mut record) {
@@ -198,15 +211,18 @@ fn produce(
                 break;
             }
             producer.poll(Duration::ZERO);
-            if let (Some(rate), true) = (config.rate, records >= load) {
-                let since = *paced_from.get_or_insert_with(Instant::now);
-                pace(&producer, since, records - load, rate, stop);
+            if records >= load {
+                let since = *load_done.get_or_insert_with(Instant::now);
+                if let Some(rate) = config.rate {
+                    pace(&producer, since, records - load, rate, stop);
+                }
             }
         }
     }
     done.store(records, Ordering::Relaxed);
     flush(&producer, stop)?;
     let elapsed = started.elapsed();
+    let changes_elapsed = load_done.map_or(Duration::ZERO, |at| at.elapsed());
     drop(meter);
     let deliveries = producer.context();
     let failed = deliveries.failed.load(Ordering::Relaxed);
@@ -230,6 +246,8 @@ fn produce(
         records,
         orders,
         elapsed,
+        changes: records.saturating_sub(load),
+        changes_elapsed,
         refused_as_too_large,
     })
 }
