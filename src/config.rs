@@ -995,6 +995,53 @@ mod tests {
         assert!(text.contains("security.protocol = SASL_SSL"), "{text}");
     }
 
+    fn generate_args(extra: &[&str]) -> GenerateArgs {
+        let mut argv = vec!["salesflow", "generate"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).expect("flags parse").command {
+            Command::Generate(args) => args,
+            _ => unreachable!("the tests parse `generate`"),
+        }
+    }
+
+    #[test]
+    fn every_bad_workload_flag_gets_a_sentence_naming_it() {
+        let cases: [(&[&str], &str); 6] = [
+            (&["--bad", "150"], "--bad is a percentage"),
+            (&["--late=-1"], "--late is a percentage"),
+            (
+                &["--updates", "60", "--dimension-changes", "50"],
+                "add up to 110%",
+            ),
+            (&["--rate", "0"], "--rate must be a positive"),
+            (&["--customers", "0"], "--customers and --products"),
+            (&["--partitions", "0"], "--partitions must be at least 1"),
+        ];
+        for (flags, expected) in cases {
+            let error = crate::generate::GenerateConfig::try_from(generate_args(flags))
+                .expect_err("a bad flag is refused")
+                .to_string();
+            assert!(error.contains(expected), "{flags:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn workload_shares_are_parts_per_million_and_the_count_has_a_default() {
+        let config = crate::generate::GenerateConfig::try_from(generate_args(&[
+            "--late", "12.5", "--bad", "0.05",
+        ]))
+        .expect("valid flags");
+        assert_eq!(config.workload.shares.late, 125_000);
+        assert_eq!(config.workload.shares.bad, 500);
+        assert_eq!(config.workload.count, Some(DEFAULT_COUNT));
+        let paced = crate::generate::GenerateConfig::try_from(generate_args(&["--rate", "50"]))
+            .expect("valid flags");
+        assert_eq!(
+            paced.workload.count, None,
+            "with --rate and no --count: until stopped"
+        );
+    }
+
     #[test]
     fn the_prefix_goes_before_every_topic() {
         let config = Config::try_from(args(&[

@@ -143,7 +143,7 @@ impl ProducerContext for Deliveries {
     }
 }
 
-/// Sends between checks of the pace, the stop flag and the delivery reports.
+/// Sends between updates of the meter, checks of the stop flag and serving delivery reports.
 const CHUNK: u64 = 512;
 
 fn produce(
@@ -205,18 +205,19 @@ fn produce(
         }
         records += 1;
         orders += u64::from(topic == InputTopic::Orders);
+        if records == load {
+            load_done = Some(Instant::now());
+        }
+        // Paced record by record, so a modest rate flows evenly instead of in bursts.
+        if let (Some(rate), Some(since)) = (config.rate, load_done) {
+            pace(&producer, since, records - load, rate, stop);
+        }
         if records.is_multiple_of(CHUNK) {
             done.fetch_add(CHUNK, Ordering::Relaxed);
             if stop.load(Ordering::Relaxed) {
                 break;
             }
             producer.poll(Duration::ZERO);
-            if records >= load {
-                let since = *load_done.get_or_insert_with(Instant::now);
-                if let Some(rate) = config.rate {
-                    pace(&producer, since, records - load, rate, stop);
-                }
-            }
         }
     }
     done.store(records, Ordering::Relaxed);
