@@ -1011,7 +1011,7 @@ mod tests {
             (&["--late=-1"], "--late is a percentage"),
             (
                 &["--updates", "60", "--dimension-changes", "50"],
-                "add up to 110%",
+                "add up to 116.15%",
             ),
             (&["--rate", "0"], "--rate must be a positive"),
             (&["--customers", "0"], "--customers and --products"),
