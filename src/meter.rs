@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use tracing::info;
 
 /// Shows a counter's progress until dropped.
@@ -52,19 +52,27 @@ impl Drop for Meter {
     }
 }
 
+/// The rate as a whole number per second (indicatif's own `{per_sec}` shows four decimals).
+fn whole_rate(state: &ProgressState, out: &mut dyn std::fmt::Write) {
+    let _ = write!(out, "{:.0}/s", state.per_sec());
+}
+
 fn show_bar(what: &str, total: Option<u64>, done: &AtomicU64, stop: &AtomicBool) {
+    let style = |template: &str, fallback: ProgressStyle| {
+        ProgressStyle::with_template(template)
+            .unwrap_or(fallback)
+            .with_key("rate", whole_rate)
+    };
     let bar = match total {
         Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
-            .with_style(
-                ProgressStyle::with_template(
-                    "{bar:40} {human_pos}/{human_len} {msg} ({per_sec}, ETA {eta})",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {human_pos} {msg} ({per_sec})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        ),
+            .with_style(style(
+                "{bar:40} {human_pos}/{human_len} {msg} ({rate}, ETA {eta})",
+                ProgressStyle::default_bar(),
+            )),
+        None => ProgressBar::new_spinner().with_style(style(
+            "{spinner} {human_pos} {msg} ({rate})",
+            ProgressStyle::default_spinner(),
+        )),
     };
     bar.set_message(what.to_string());
     while !stop.load(Ordering::Relaxed) {
