@@ -12,14 +12,21 @@ use salesflow::{kafka, runtime};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    // clap prints usage errors itself and exits 2.
+    let cli = Cli::parse();
+    // The demo owns the screen: only warnings and errors may interrupt its view.
+    let level = match cli.command {
+        Command::Demo(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("SALESFLOW_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_env("SALESFLOW_LOG").unwrap_or_else(|_| EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match run() {
+    match run(cli) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("salesflow: {error:#}");
@@ -28,9 +35,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> anyhow::Result<ExitCode> {
-    // clap prints usage errors itself and exits 2.
-    let cli = Cli::parse();
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig(args) => match Config::try_from(args) {
             Ok(config) => {
@@ -49,10 +54,14 @@ fn run() -> anyhow::Result<ExitCode> {
             let done =
                 salesflow::generate::generate(&config, &stop).context("generating failed")?;
             println!(
-                "produced {} records in {:.2} s ({:.0} records/s)",
+                "produced {} records ({} orders) in {:.2} s: {:.0} records/s, {:.0} orders/s; after the load {} records at {:.0} records/s",
                 done.records,
+                done.orders,
                 done.elapsed.as_secs_f64(),
-                done.records as f64 / done.elapsed.as_secs_f64()
+                done.per_second(done.records),
+                done.per_second(done.orders),
+                done.changes,
+                done.changes_per_second(),
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -79,17 +88,13 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
-            let config = match Config::try_from(args.run) {
+            let config = match salesflow::config::DemoConfig::try_from(args) {
                 Ok(config) => config,
                 Err(error) => return Ok(bad_config(&error)),
             };
-            if args.customers == 0 || args.products == 0 {
-                return Ok(bad_config(&ConfigError::EmptyDimensions));
-            }
             let stop =
                 kafka::stop_flag().context("while installing the SIGINT/SIGTERM handlers")?;
-            salesflow::demo::demo(config, args.count, args.customers, args.products, stop)
-                .context("the demo failed")?;
+            salesflow::demo::demo(config, stop).context("the demo failed")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => {

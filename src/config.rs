@@ -41,9 +41,22 @@ pub enum Command {
 /// Flags of `salesflow bench`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// The workload and the broker it goes to (none: an embedded broker in this process).
+    /// Kafka bootstrap servers; without them an embedded broker starts in this process (the
+    /// Kafka Streams peer needs a real one).
+    #[arg(short = 'b', long, env = "SALESFLOW_BROKERS")]
+    pub brokers: Option<String>,
+    /// Put this before every topic of the run (each run adds bench-<unix time>- to it).
+    #[arg(long, env = "SALESFLOW_TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// A librdkafka property, like kcat: -X security.protocol=SASL_SSL
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_properties: Vec<String>,
+    /// Partitions of the input topics.
+    #[arg(long, default_value_t = 4)]
+    pub partitions: i32,
+    /// The workload (here --count defaults to 1,000,000).
     #[command(flatten)]
-    pub workload: GenerateArgs,
+    pub workload: WorkloadArgs,
     /// Worker threads per process of the job (and stream threads of the peer, in all).
     #[arg(short = 'w', long, default_value_t = 1)]
     pub workers: usize,
@@ -88,23 +101,21 @@ impl TryFrom<BenchArgs> for crate::bench::BenchConfig {
     type Error = ConfigError;
 
     fn try_from(args: BenchArgs) -> Result<Self, ConfigError> {
-        let w = args.workload;
-        let kafka = match w.brokers.filter(|b| !b.trim().is_empty()) {
+        let kafka = match args.brokers.filter(|b| !b.trim().is_empty()) {
             Some(bootstrap) => Some(crate::kafka::Kafka {
                 bootstrap,
-                properties: kafka_properties(&w.kafka_properties)?,
+                properties: kafka_properties(&args.kafka_properties)?,
             }),
             None if args.peer.is_some() => return Err(ConfigError::PeerNeedsBroker),
             None => None,
         };
-        if w.customers == 0 || w.products == 0 {
-            return Err(ConfigError::EmptyDimensions);
-        }
+        let mut workload = crate::generate::workload_config(&args.workload)?;
+        workload.count = Some(args.workload.count.unwrap_or(1_000_000));
         for (flag, value) in [
             ("workers", args.workers),
             ("processes", args.processes),
-            ("count", w.count),
-            ("partitions", w.partitions.max(0) as usize),
+            ("count", workload.count.unwrap_or_default() as usize),
+            ("partitions", args.partitions.max(0) as usize),
         ] {
             if value == 0 {
                 return Err(ConfigError::AtLeastOne { flag, value: 0 });
@@ -124,16 +135,13 @@ impl TryFrom<BenchArgs> for crate::bench::BenchConfig {
             .map(|d| d.as_secs())
             .unwrap_or_default();
         // Unique per run: a rerun never reads an earlier run's topics or offsets.
-        let prefix = format!("{}bench-{started}-", w.topic_prefix);
+        let prefix = format!("{}bench-{started}-", args.topic_prefix);
         Ok(crate::bench::BenchConfig {
             kafka,
             work_dir: std::env::temp_dir().join(prefix.trim_end_matches('-')),
             prefix,
-            seed: w.seed,
-            count: w.count,
-            customers: w.customers,
-            products: w.products,
-            partitions: w.partitions,
+            workload,
+            partitions: args.partitions,
             workers: args.workers,
             processes: args.processes,
             delivery: args.delivery,
@@ -220,6 +228,13 @@ pub struct TailArgs {
     /// Read only committed messages.
     #[arg(long)]
     pub read_committed: bool,
+    /// Stop at a consistent snapshot: fold only up to the output offsets named by the job's last
+    /// progress record, print the table and exit.
+    #[arg(long)]
+    pub until_progress: bool,
+    /// The job whose progress --until-progress reads.
+    #[arg(long, env = "SALESFLOW_JOB", default_value = "salesflow")]
+    pub job: String,
     /// A librdkafka property, like kcat: -X security.protocol=SASL_SSL
     #[arg(short = 'X', value_name = "KEY=VALUE")]
     pub kafka_properties: Vec<String>,
@@ -243,6 +258,10 @@ impl TryFrom<TailArgs> for crate::tail::TailConfig {
             once: args.once,
             json: args.json,
             read_committed: args.read_committed,
+            until_progress: args.until_progress.then(|| crate::tail::ProgressOf {
+                topic: format!("{}{}", args.topic_prefix, crate::runtime::PROGRESS_TOPIC),
+                job: args.job,
+            }),
         })
     }
 }
@@ -250,47 +269,100 @@ impl TryFrom<TailArgs> for crate::tail::TailConfig {
 /// Flags of `salesflow demo`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DemoArgs {
-    /// Order and dimension changes to generate.
-    #[arg(long, default_value_t = 200_000)]
-    pub count: usize,
-    /// Customers loaded first.
-    #[arg(long, default_value_t = 20_000)]
-    pub customers: usize,
-    /// Products loaded first.
-    #[arg(long, default_value_t = 2_000)]
-    pub products: usize,
+    /// Records per second the generator produces after the load.
+    #[arg(long, default_value_t = 2_000.0)]
+    pub rate: f64,
+    /// What the generator produces (without --count it runs until Ctrl-C).
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
     /// The job's own flags (`--brokers` is ignored: the demo brings its broker).
     #[command(flatten)]
     pub run: RunArgs,
 }
 
+/// The shape of a generated workload: its size, and how often each kind of record appears.
+/// Shares are percentages; a record that is not a correction, cancellation, return, delete,
+/// dimension or rate change or bad record is a new order.
+#[derive(clap::Args, Debug, Clone)]
+pub struct WorkloadArgs {
+    /// Records after the load (without it: 100,000, or until Ctrl-C with --rate).
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Customers loaded first.
+    #[arg(long, default_value_t = 100_000)]
+    pub customers: usize,
+    /// Products loaded first (each with a stock count).
+    #[arg(long, default_value_t = 10_000)]
+    pub products: usize,
+    /// The same seed and flags produce the same records, byte for byte.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// % of new orders that arrive late, with ts up to --late-hours in the past.
+    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+    pub late: f64,
+    /// How far in the past a late order may be.
+    #[arg(long, default_value_t = 6)]
+    pub late_hours: u32,
+    /// % of records that correct a live order (its quantity or its status).
+    #[arg(long, default_value_t = 15.0, value_name = "PCT")]
+    pub updates: f64,
+    /// % of records that delete a live order (tombstone).
+    #[arg(long, default_value_t = 2.5, value_name = "PCT")]
+    pub deletes: f64,
+    /// % of records that cancel a live order.
+    #[arg(long, default_value_t = 2.5, value_name = "PCT")]
+    pub cancellations: f64,
+    /// % of records that return a live order.
+    #[arg(long, default_value_t = 1.0, value_name = "PCT")]
+    pub returns: f64,
+    /// % of records that change a customer, a product or a stock count.
+    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+    pub dimension_changes: f64,
+    /// % of records that change an exchange rate.
+    #[arg(long, default_value_t = 0.1, value_name = "PCT")]
+    pub fx_changes: f64,
+    /// % of records that are bad input, every kind in turn (not JSON, invalid UTF-8, too large,
+    /// a missing or uncoercible field, quantity < 1, price < 0, unparseable ts, key/id mismatch).
+    #[arg(long, default_value_t = 0.05, value_name = "PCT")]
+    pub bad: f64,
+    /// % of new orders whose customer or product does not exist yet (it follows shortly).
+    #[arg(long, default_value_t = 1.0, value_name = "PCT")]
+    pub orphans: f64,
+    /// % of new orders in EUR, GBP, JPY or CAD instead of USD.
+    #[arg(long, default_value_t = 30.0, value_name = "PCT")]
+    pub foreign_currency: f64,
+    /// % of new orders from one of three shared ips (ip_burst alerts).
+    #[arg(long, default_value_t = 2.0, value_name = "PCT")]
+    pub busy_ips: f64,
+    /// % of new orders worth at least 5,000.00 USD (high_value_order alerts).
+    #[arg(long, default_value_t = 0.1, value_name = "PCT")]
+    pub high_value: f64,
+}
+
 /// Flags of `salesflow generate`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct GenerateArgs {
-    /// Kafka bootstrap servers to produce to.
+    /// Kafka bootstrap servers to produce to; without them an embedded broker starts for this
+    /// command alone (a measurement: the records are gone when it exits).
     #[arg(short = 'b', long, env = "SALESFLOW_BROKERS")]
     pub brokers: Option<String>,
     /// Put this before every input topic name.
     #[arg(long, env = "SALESFLOW_TOPIC_PREFIX", default_value = "")]
     pub topic_prefix: String,
-    /// Order changes (new orders, corrections, cancellations, deletes) and dimension changes.
-    #[arg(long, default_value_t = 100_000)]
-    pub count: usize,
-    /// Customers loaded first.
-    #[arg(long, default_value_t = 100_000)]
-    pub customers: usize,
-    /// Products loaded first.
-    #[arg(long, default_value_t = 10_000)]
-    pub products: usize,
-    /// The same seed produces the same records.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Partitions of input topics that do not exist yet.
-    #[arg(long, default_value_t = 4)]
-    pub partitions: i32,
     /// A librdkafka property, like kcat: -X security.protocol=SASL_SSL
     #[arg(short = 'X', value_name = "KEY=VALUE")]
     pub kafka_properties: Vec<String>,
+    /// Records per second after the load, sustained; without it, as fast as the broker takes them.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Partitions of input topics that do not exist yet.
+    #[arg(long, default_value_t = 4)]
+    pub partitions: i32,
+    /// The job's --max-record-bytes: the too-large bad records are one byte over it.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_record_bytes: usize,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
 }
 
 /// How each output change is wrapped on its topic.
@@ -466,6 +538,16 @@ pub enum ConfigError {
         "--peer needs --brokers (or SALESFLOW_BROKERS): Kafka Streams cannot use the embedded broker; start one with scripts/kafka.sh start"
     )]
     PeerNeedsBroker,
+    #[error("--customers and --products must be at most 2147483647")]
+    TooManyDimensions,
+    #[error("--{flag} is a percentage and must be between 0 and 100 (got {value})")]
+    Share { flag: &'static str, value: f64 },
+    #[error(
+        "--updates, --deletes, --cancellations, --returns, --dimension-changes, --fx-changes and --bad add up to {0}%; they must leave room for new orders (at most 100% together)"
+    )]
+    SharesOver100(f64),
+    #[error("--rate must be a positive number of records per second (got {0})")]
+    Rate(f64),
     #[error("--analyses: {0:?} is not an output; choose from all, {names}", names = analysis_names())]
     UnknownAnalysis(String),
     #[error("--analyses must name at least one output, or all")]
@@ -636,33 +718,135 @@ fn kafka_properties(raw: &[String]) -> Result<Vec<(String, String)>, ConfigError
         .collect()
 }
 
+impl TryFrom<&WorkloadArgs> for crate::generate::WorkloadSpec {
+    type Error = ConfigError;
+
+    fn try_from(args: &WorkloadArgs) -> Result<Self, ConfigError> {
+        use crate::generate::records::PPM;
+        if args.customers == 0 || args.products == 0 {
+            return Err(ConfigError::EmptyDimensions);
+        }
+        if args.customers > u32::MAX as usize / 2 || args.products > u32::MAX as usize / 2 {
+            return Err(ConfigError::TooManyDimensions);
+        }
+        // Shares are kept in parts per million, so every record is decided by an integer draw.
+        let ppm = |flag: &'static str, pct: f64| {
+            if pct.is_finite() && (0.0..=100.0).contains(&pct) {
+                Ok((pct * f64::from(PPM) / 100.0).round() as u32)
+            } else {
+                Err(ConfigError::Share { flag, value: pct })
+            }
+        };
+        let shares = crate::generate::Shares {
+            updates: ppm("updates", args.updates)?,
+            deletes: ppm("deletes", args.deletes)?,
+            cancellations: ppm("cancellations", args.cancellations)?,
+            returns: ppm("returns", args.returns)?,
+            dimension_changes: ppm("dimension-changes", args.dimension_changes)?,
+            rate_changes: ppm("fx-changes", args.fx_changes)?,
+            bad: ppm("bad", args.bad)?,
+            late: ppm("late", args.late)?,
+            orphans: ppm("orphans", args.orphans)?,
+            foreign_currency: ppm("foreign-currency", args.foreign_currency)?,
+            busy_ips: ppm("busy-ips", args.busy_ips)?,
+            high_value: ppm("high-value", args.high_value)?,
+        };
+        let per_record = [
+            shares.updates,
+            shares.deletes,
+            shares.cancellations,
+            shares.returns,
+            shares.dimension_changes,
+            shares.rate_changes,
+            shares.bad,
+        ]
+        .iter()
+        .map(|&s| u64::from(s))
+        .sum::<u64>();
+        if per_record > u64::from(PPM) {
+            return Err(ConfigError::SharesOver100(
+                per_record as f64 * 100.0 / f64::from(PPM),
+            ));
+        }
+        Ok(crate::generate::WorkloadSpec {
+            seed: args.seed,
+            customers: args.customers,
+            products: args.products,
+            count: args.count,
+            late_hours: args.late_hours,
+            shares,
+            max_record_bytes: 1 << 20,
+        })
+    }
+}
+
+/// A rate of records per second: positive and finite.
+fn rate(rate: f64) -> Result<f64, ConfigError> {
+    if rate.is_finite() && rate > 0.0 {
+        Ok(rate)
+    } else {
+        Err(ConfigError::Rate(rate))
+    }
+}
+
+/// Records `generate` writes after the load when neither --count nor --rate says otherwise.
+const DEFAULT_COUNT: u64 = 100_000;
+
 impl TryFrom<GenerateArgs> for crate::generate::GenerateConfig {
     type Error = ConfigError;
 
     fn try_from(args: GenerateArgs) -> Result<Self, ConfigError> {
-        let bootstrap = args
-            .brokers
-            .filter(|b| !b.trim().is_empty())
-            .ok_or(ConfigError::NeedsBrokers("generate"))?;
-        if args.customers == 0 || args.products == 0 {
-            return Err(ConfigError::EmptyDimensions);
-        }
         if args.partitions < 1 {
-            return Err(ConfigError::OutputPartitions(args.partitions));
+            return Err(ConfigError::AtLeastOne {
+                flag: "partitions",
+                value: i64::from(args.partitions),
+            });
         }
-        Ok(crate::generate::GenerateConfig {
-            kafka: crate::kafka::Kafka {
+        if args.max_record_bytes == 0 {
+            return Err(ConfigError::MaxRecordBytes);
+        }
+        let rate = args.rate.map(rate).transpose()?;
+        let mut workload = crate::generate::workload_config(&args.workload)?;
+        workload.max_record_bytes = args.max_record_bytes;
+        if rate.is_none() {
+            workload.count = workload.count.or(Some(DEFAULT_COUNT));
+        }
+        let kafka = match args.brokers.filter(|b| !b.trim().is_empty()) {
+            Some(bootstrap) => Some(crate::kafka::Kafka {
                 bootstrap,
                 properties: kafka_properties(&args.kafka_properties)?,
-            },
+            }),
+            None => None,
+        };
+        Ok(crate::generate::GenerateConfig {
+            kafka,
             topic_prefix: args.topic_prefix,
             partitions: args.partitions,
-            workload: crate::generate::workload_config(
-                args.seed,
-                args.count,
-                args.customers,
-                args.products,
-            ),
+            rate,
+            workload,
+            show_progress: true,
+        })
+    }
+}
+
+/// The demo's generator and job, validated together.
+pub struct DemoConfig {
+    pub rate: f64,
+    pub workload: crate::generate::WorkloadSpec,
+    pub job: Config,
+}
+
+impl TryFrom<DemoArgs> for DemoConfig {
+    type Error = ConfigError;
+
+    fn try_from(args: DemoArgs) -> Result<Self, ConfigError> {
+        let job = Config::try_from(args.run)?;
+        let mut workload = crate::generate::workload_config(&args.workload)?;
+        workload.max_record_bytes = job.decode.max_record_bytes;
+        Ok(DemoConfig {
+            rate: rate(args.rate)?,
+            workload,
+            job,
         })
     }
 }
@@ -687,6 +871,9 @@ pub struct Config {
     pub cluster: Option<ClusterConfig>,
     /// Where the dashboard, metrics and probes are served; `None`: not served.
     pub http_addr: Option<String>,
+    /// `brokers` is an embedded broker started by the caller (the demo): it describes no topic
+    /// configuration, so the job does not ask.
+    pub brokers_embedded: bool,
     input_topics: [String; 5],
 }
 
@@ -760,6 +947,7 @@ impl TryFrom<RunArgs> for Config {
             analysis,
             cluster,
             http_addr,
+            brokers_embedded: false,
             input_topics,
         })
     }
@@ -1028,6 +1216,53 @@ mod tests {
         let text = config.describe();
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("security.protocol = SASL_SSL"), "{text}");
+    }
+
+    fn generate_args(extra: &[&str]) -> GenerateArgs {
+        let mut argv = vec!["salesflow", "generate"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).expect("flags parse").command {
+            Command::Generate(args) => args,
+            _ => unreachable!("the tests parse `generate`"),
+        }
+    }
+
+    #[test]
+    fn every_bad_workload_flag_gets_a_sentence_naming_it() {
+        let cases: [(&[&str], &str); 6] = [
+            (&["--bad", "150"], "--bad is a percentage"),
+            (&["--late=-1"], "--late is a percentage"),
+            (
+                &["--updates", "60", "--dimension-changes", "50"],
+                "add up to 116.15%",
+            ),
+            (&["--rate", "0"], "--rate must be a positive"),
+            (&["--customers", "0"], "--customers and --products"),
+            (&["--partitions", "0"], "--partitions must be at least 1"),
+        ];
+        for (flags, expected) in cases {
+            let error = crate::generate::GenerateConfig::try_from(generate_args(flags))
+                .expect_err("a bad flag is refused")
+                .to_string();
+            assert!(error.contains(expected), "{flags:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn workload_shares_are_parts_per_million_and_the_count_has_a_default() {
+        let config = crate::generate::GenerateConfig::try_from(generate_args(&[
+            "--late", "12.5", "--bad", "0.05",
+        ]))
+        .expect("valid flags");
+        assert_eq!(config.workload.shares.late, 125_000);
+        assert_eq!(config.workload.shares.bad, 500);
+        assert_eq!(config.workload.count, Some(DEFAULT_COUNT));
+        let paced = crate::generate::GenerateConfig::try_from(generate_args(&["--rate", "50"]))
+            .expect("valid flags");
+        assert_eq!(
+            paced.workload.count, None,
+            "with --rate and no --count: until stopped"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod inputs;
 pub mod intake;
 pub mod kafka;
 pub mod lag;
+pub mod meter;
 pub mod metrics;
 pub mod model;
 pub mod outputs;

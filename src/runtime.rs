@@ -532,7 +532,7 @@ fn input_partitions(
         }
     }
     // The embedded broker keeps everything and describes no configuration.
-    if config.brokers.is_some() {
+    if config.brokers.is_some() && !config.brokers_embedded {
         warn_if_retention_deletes(kafka, &existing);
     }
     Ok(all)

@@ -1,5 +1,9 @@
 //! `salesflow tail TOPIC`: reads a change stream, folds it by key, and shows the current table,
 //! live (redrawn in place) or once (`--once`), as a text table or JSON lines (`--json`).
+//!
+//! `--until-progress` shows a consistent snapshot instead of whatever has been read: it takes the
+//! output offsets named by the job's last progress record (SPEC §4) and folds each partition of
+//! the topic only up to them.
 
 use std::fmt;
 use std::io::Write;
@@ -7,12 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use rdkafka::Message;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::config::Envelope;
-use crate::fold::{Fold, Table, consume_from_start, forget_if_last, forget_reached, text_of};
+use crate::fold::{Ends, Fold, Table, consume_from_start, forget_if_last, forget_reached, text_of};
 use crate::kafka::Kafka;
+use crate::progress::last_progress;
 
 /// What to show and how.
 #[derive(Clone, Debug)]
@@ -23,32 +29,55 @@ pub struct TailConfig {
     pub once: bool,
     pub json: bool,
     pub read_committed: bool,
+    /// Fold only up to the offsets of this job's last progress record, print once and exit.
+    pub until_progress: Option<ProgressOf>,
+}
+
+/// Where a job's progress records are: the topic (prefix included) and the job name (their key).
+#[derive(Clone, Debug)]
+pub struct ProgressOf {
+    pub topic: String,
+    pub job: String,
+}
+
+/// Where the fold stops: the end offsets seen at start, or a progress record's output offsets.
+struct Limits {
+    ends: Ends,
+    /// With a progress record: its time, and the offset before which each partition is read.
+    snapshot: Option<(u64, Ends)>,
 }
 
 /// Shows the folded table of the topic until it is read (`once`) or `stop` is set.
 pub fn tail(config: &TailConfig, stop: &AtomicBool, out: &mut impl Write) -> anyhow::Result<()> {
-    let (consumer, mut ends) =
-        consume_from_start(&config.kafka, &config.topic, config.read_committed)?;
+    let (consumer, ends) = consume_from_start(&config.kafka, &config.topic, config.read_committed)?;
+    let Limits { mut ends, snapshot } = limits(config, ends, stop)?;
     ends.retain(|_, end| *end > 0);
+    let once = config.once || snapshot.is_some();
     let mut fold = Fold::new(config.envelope);
     let mut dirty = true;
     let mut last_draw = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        if config.once && ends.is_empty() {
+        if once && ends.is_empty() {
             break;
         }
         match consumer.poll(Duration::from_millis(100)) {
             Some(message) => {
                 let message = message.with_context(|| format!("while reading {}", config.topic))?;
                 forget_if_last(&mut ends, &message);
-                if let (Some(key), value) = text_of(&message) {
+                let within = snapshot.as_ref().is_none_or(|(_, offsets)| {
+                    let partition = (message.topic().to_string(), message.partition());
+                    offsets
+                        .get(&partition)
+                        .is_some_and(|end| message.offset() < *end)
+                });
+                if let (true, (Some(key), value)) = (within, text_of(&message)) {
                     fold.apply(&key, value.as_deref())?;
                     dirty = true;
                 }
             }
             None => forget_reached(&consumer, &mut ends)?,
         }
-        if !config.once && dirty && last_draw.elapsed() >= Duration::from_millis(500) {
+        if !once && dirty && last_draw.elapsed() >= Duration::from_millis(500) {
             // Clear the screen and draw from the top, so the table refreshes in place.
             write!(
                 out,
@@ -60,10 +89,42 @@ pub fn tail(config: &TailConfig, stop: &AtomicBool, out: &mut impl Write) -> any
             last_draw = Instant::now();
         }
     }
-    if config.once {
+    if once && !stop.load(Ordering::Relaxed) {
+        if let (Some((time, _)), false) = (&snapshot, config.json) {
+            writeln!(out, "snapshot as of time {time} (the last progress record)")?;
+        }
         write!(out, "{}", show(&config.topic, fold.table(), config.json))?;
     }
     Ok(())
+}
+
+/// The offsets to read up to: the ends seen at start, or, with `--until-progress`, the output
+/// offsets of the job's last progress record (partitions it does not name were never written).
+fn limits(config: &TailConfig, ends: Ends, stop: &AtomicBool) -> anyhow::Result<Limits> {
+    let Some(of) = &config.until_progress else {
+        return Ok(Limits {
+            ends,
+            snapshot: None,
+        });
+    };
+    let progress = last_progress(&config.kafka, &of.topic, &of.job, stop)?.with_context(|| {
+        format!(
+            "{} holds no progress record of job {} yet: nothing is committed to show",
+            of.topic, of.job
+        )
+    })?;
+    let written = progress.outputs.get(&config.topic);
+    let offsets: Ends = ends
+        .keys()
+        .map(|(topic, partition)| {
+            let end = written.and_then(|w| w.get(partition)).copied().unwrap_or(0);
+            ((topic.clone(), *partition), end)
+        })
+        .collect();
+    Ok(Limits {
+        ends: offsets.clone(),
+        snapshot: Some((progress.time, offsets)),
+    })
 }
 
 fn show(topic: &str, table: &Table, json: bool) -> String {

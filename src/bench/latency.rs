@@ -148,6 +148,20 @@ fn probe_number(key: &[u8]) -> Option<usize> {
     digits[..end].parse().ok()
 }
 
+/// Produces `changes` as fast as the broker takes them, and waits for every acknowledgement.
+pub fn produce_all(kafka: &Kafka, topic_prefix: &str, changes: &[Change]) -> anyhow::Result<()> {
+    let producer: BaseProducer = kafka
+        .client_config()
+        .set("linger.ms", "20")
+        .create()
+        .context("while creating the load producer")?;
+    for change in changes {
+        send(&producer, topic_prefix, change)?;
+    }
+    producer.flush(Duration::from_secs(120))?;
+    Ok(())
+}
+
 /// Produces probe 0 alone: seeing it means the engine has read what came before it.
 pub fn warm_up(kafka: &Kafka, topic_prefix: &str, changes: &[Change]) -> anyhow::Result<()> {
     let producer: BaseProducer = kafka

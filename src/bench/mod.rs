@@ -28,11 +28,11 @@ use clap::Parser;
 use tracing::info;
 
 use crate::config::{Cli, Command, Config, Delivery};
-use crate::generate::{GenerateConfig, generate, workload_config};
+use crate::generate::{GenerateConfig, WorkloadSpec, generate};
 use crate::kafka::{Embedded, Kafka, TopicSpec, end_offsets, ensure_topics_with};
 use crate::model::InputTopic;
 use crate::runtime::{PROGRESS_TOPIC, create_embedded_topics, output_topics};
-use crate::workload::workload;
+use crate::workload::{Mix, WorkloadConfig, workload};
 use engine::{Finished, Running, Usage};
 use job::JobLayout;
 use latency::{Latency, Watcher};
@@ -47,10 +47,8 @@ pub struct BenchConfig {
     pub kafka: Option<Kafka>,
     /// Before every topic of this run; unique per run, so runs never see each other's data.
     pub prefix: String,
-    pub seed: u64,
-    pub count: usize,
-    pub customers: usize,
-    pub products: usize,
+    /// What the throughput phase generates (its count is set).
+    pub workload: WorkloadSpec,
     pub partitions: i32,
     pub workers: usize,
     pub processes: usize,
@@ -102,10 +100,12 @@ pub fn bench(config: &BenchConfig, stop: &Arc<AtomicBool>) -> anyhow::Result<Rep
     topics.prepare_job(&ours)?;
     let generated = generate(
         &GenerateConfig {
-            kafka: kafka.clone(),
+            kafka: Some(kafka.clone()),
             topic_prefix: config.prefix.clone(),
             partitions: config.partitions,
-            workload: workload_config(config.seed, config.count, config.customers, config.products),
+            rate: None,
+            workload: config.workload.clone(),
+            show_progress: true,
         },
         stop,
     )
@@ -148,6 +148,7 @@ pub fn bench(config: &BenchConfig, stop: &Arc<AtomicBool>) -> anyhow::Result<Rep
         let prefix = format!("{}lat-sf-", config.prefix);
         let ours = layout(config, &kafka, &prefix, false);
         topics.prepare_job(&ours)?;
+        topics.prepare_inputs(&prefix, config.partitions)?;
         report.engines[0].latency = Some(latency_of(
             config,
             &kafka,
@@ -166,6 +167,7 @@ pub fn bench(config: &BenchConfig, stop: &Arc<AtomicBool>) -> anyhow::Result<Rep
             // Kafka Streams' own default commit interval under exactly-once.
             let peer = peer_config(config, jar, &kafka, &prefix, "latency", 100);
             topics.prepare_peer(&peer)?;
+            topics.prepare_inputs(&prefix, config.partitions)?;
             report.engines[1].latency = Some(latency_of(
                 config,
                 &kafka,
@@ -202,6 +204,19 @@ impl Topics<'_> {
                 self.stop,
             )?),
         }
+    }
+
+    /// The input topics under `prefix` (on the embedded broker the job's topics include them).
+    fn prepare_inputs(&self, prefix: &str, partitions: i32) -> anyhow::Result<()> {
+        if self.embedded.is_some() {
+            return Ok(());
+        }
+        let specs = InputTopic::ALL.map(|t| TopicSpec {
+            name: format!("{prefix}{}", t.default_name()),
+            partitions,
+            compacted: true,
+        });
+        Ok(ensure_topics_with(self.kafka, &specs, &[], self.stop)?)
     }
 
     /// The peer's output topics.
@@ -480,24 +495,19 @@ fn latency_of(
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<Latency> {
     let count = (config.rate * config.latency_secs) as usize;
-    let changes: Vec<_> = workload(&workload_config(
-        config.seed,
-        count,
-        config.customers,
-        config.products,
-    ))
-    .changes
-    .concat();
-    // The dimensions only: what the engine has read before the clock starts.
-    generate(
-        &GenerateConfig {
-            kafka: kafka.clone(),
-            topic_prefix: prefix.to_string(),
-            partitions: config.partitions,
-            workload: workload_config(config.seed, 0, config.customers, config.products),
-        },
-        stop,
-    )?;
+    let spec = &config.workload;
+    let w = workload(&WorkloadConfig {
+        seed: spec.seed,
+        customers: spec.customers,
+        products: spec.products,
+        initial_orders: 0,
+        step_size: count,
+        steps: 1,
+        mix: Mix::default(),
+    });
+    let changes = w.changes.concat();
+    // The dimensions, at full speed: what the engine has read before the clock starts.
+    latency::produce_all(kafka, prefix, &w.load.concat())?;
     let watcher = Watcher::start(kafka, watched_topic, stop)?;
     let running = start()?;
     let outcome = (|| {

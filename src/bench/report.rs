@@ -26,7 +26,7 @@ pub struct Parameters {
     pub broker: String,
     pub topic_prefix: String,
     pub seed: u64,
-    pub order_changes: usize,
+    pub records_after_load: u64,
     pub customers: usize,
     pub products: usize,
     pub partitions: i32,
@@ -127,10 +127,10 @@ impl Report {
                     None => "embedded".to_string(),
                 },
                 topic_prefix: config.prefix.clone(),
-                seed: config.seed,
-                order_changes: config.count,
-                customers: config.customers,
-                products: config.products,
+                seed: config.workload.seed,
+                records_after_load: config.workload.count.unwrap_or_default(),
+                customers: config.workload.customers,
+                products: config.workload.products,
                 partitions: config.partitions,
                 workers: config.workers,
                 processes: config.processes,
@@ -168,9 +168,12 @@ impl fmt::Display for Report {
         let p = &self.parameters;
         writeln!(
             f,
-            "{} order changes (+ dimensions: {} input records, generated at {:.0}/s), seed {}, \
-             {} partitions, {} worker(s) x {} process(es), {}, broker {}",
-            p.order_changes,
+            "{} records after loading {} customers and {} products: {} input records \
+             (generated at {:.0}/s), seed {}, {} partitions, {} worker(s) x {} process(es), {}, \
+             broker {}",
+            p.records_after_load,
+            p.customers,
+            p.products,
             self.generated.records,
             self.generated.records_per_sec,
             p.seed,
