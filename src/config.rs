@@ -101,14 +101,10 @@ impl TryFrom<BenchArgs> for crate::bench::BenchConfig {
     type Error = ConfigError;
 
     fn try_from(args: BenchArgs) -> Result<Self, ConfigError> {
-        let kafka = match args.brokers.filter(|b| !b.trim().is_empty()) {
-            Some(bootstrap) => Some(crate::kafka::Kafka {
-                bootstrap,
-                properties: kafka_properties(&args.kafka_properties)?,
-            }),
-            None if args.peer.is_some() => return Err(ConfigError::PeerNeedsBroker),
-            None => None,
-        };
+        let kafka = kafka(args.brokers, &args.kafka_properties)?;
+        if kafka.is_none() && args.peer.is_some() {
+            return Err(ConfigError::PeerNeedsBroker);
+        }
         let mut workload = crate::generate::workload_config(&args.workload)?;
         workload.count = Some(args.workload.count.unwrap_or(1_000_000));
         for (flag, value) in [
@@ -185,17 +181,12 @@ impl TryFrom<ReportArgs> for crate::report::ReportConfig {
     type Error = ConfigError;
 
     fn try_from(args: ReportArgs) -> Result<Self, ConfigError> {
-        let bootstrap = args
-            .brokers
-            .filter(|b| !b.trim().is_empty())
+        let kafka = kafka(args.brokers, &args.kafka_properties)?
             .ok_or(ConfigError::NeedsBrokers("report"))?;
         let day = chrono::NaiveDate::parse_from_str(args.day.trim(), "%Y-%m-%d")
             .map_err(|_| ConfigError::Day(args.day.clone()))?;
         Ok(crate::report::ReportConfig {
-            kafka: crate::kafka::Kafka {
-                bootstrap,
-                properties: kafka_properties(&args.kafka_properties)?,
-            },
+            kafka,
             day,
             topic_prefix: args.topic_prefix,
             job: args.job,
@@ -244,15 +235,9 @@ impl TryFrom<TailArgs> for crate::tail::TailConfig {
     type Error = ConfigError;
 
     fn try_from(args: TailArgs) -> Result<Self, ConfigError> {
-        let bootstrap = args
-            .brokers
-            .filter(|b| !b.trim().is_empty())
-            .ok_or(ConfigError::NeedsBrokers("tail"))?;
         Ok(crate::tail::TailConfig {
-            kafka: crate::kafka::Kafka {
-                bootstrap,
-                properties: kafka_properties(&args.kafka_properties)?,
-            },
+            kafka: kafka(args.brokers, &args.kafka_properties)?
+                .ok_or(ConfigError::NeedsBrokers("tail"))?,
             topic: format!("{}{}", args.topic_prefix, args.topic),
             envelope: args.envelope,
             once: args.once,
@@ -703,6 +688,20 @@ const RESERVED: [&str; 6] = [
 ];
 
 /// `-X key=value` pairs, each checked; salesflow's own properties cannot be overridden.
+/// The broker to use, if `--brokers` names one, with every `-X` property.
+fn kafka(
+    brokers: Option<String>,
+    properties: &[String],
+) -> Result<Option<crate::kafka::Kafka>, ConfigError> {
+    let Some(bootstrap) = brokers.filter(|b| !b.trim().is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(crate::kafka::Kafka {
+        bootstrap,
+        properties: kafka_properties(properties)?,
+    }))
+}
+
 fn kafka_properties(raw: &[String]) -> Result<Vec<(String, String)>, ConfigError> {
     raw.iter()
         .map(|property| {
@@ -811,15 +810,8 @@ impl TryFrom<GenerateArgs> for crate::generate::GenerateConfig {
         if rate.is_none() {
             workload.count = workload.count.or(Some(DEFAULT_COUNT));
         }
-        let kafka = match args.brokers.filter(|b| !b.trim().is_empty()) {
-            Some(bootstrap) => Some(crate::kafka::Kafka {
-                bootstrap,
-                properties: kafka_properties(&args.kafka_properties)?,
-            }),
-            None => None,
-        };
         Ok(crate::generate::GenerateConfig {
-            kafka,
+            kafka: kafka(args.brokers, &args.kafka_properties)?,
             topic_prefix: args.topic_prefix,
             partitions: args.partitions,
             rate,
