@@ -419,8 +419,8 @@ pub struct RunArgs {
     pub peers: Vec<String>,
 
     /// Serve the live dashboard (/), /metrics (Prometheus), /healthz and /readyz here, e.g.
-    /// 0.0.0.0:9100.
-    #[arg(long, env = "SALESFLOW_HTTP_ADDR")]
+    /// 0.0.0.0:9100. `--metrics-addr` is the same flag.
+    #[arg(long, visible_alias = "metrics-addr", env = "SALESFLOW_HTTP_ADDR")]
     pub http_addr: Option<String>,
 
     /// Seconds to keep trying to reach the other processes before exiting 1.
@@ -1068,6 +1068,12 @@ mod tests {
             Command::Bench(args) => crate::bench::BenchConfig::try_from(args),
             other => unreachable!("the tests parse `bench`, not {other:?}"),
         }
+    }
+
+    #[test]
+    fn metrics_addr_is_another_name_of_http_addr() {
+        let config = Config::try_from(args(&["--metrics-addr", "127.0.0.1:9100"])).expect("valid");
+        assert_eq!(config.http_addr.as_deref(), Some("127.0.0.1:9100"));
     }
 
     #[test]
