@@ -61,7 +61,8 @@ pub struct Workload {
     pub changes: Vec<Vec<Change>>,
 }
 
-const CATEGORIES: [&str; 12] = [
+/// Product categories, shared by every generator so workloads name the same ones.
+pub const CATEGORIES: [&str; 12] = [
     "books",
     "electronics",
     "garden",

@@ -5,6 +5,7 @@
 use rand::Rng;
 
 use super::records::Record;
+use crate::workload::CATEGORIES;
 
 /// Appends an integer's decimal text.
 fn int(buf: &mut Vec<u8>, n: impl itoa::Integer) {
@@ -84,20 +85,6 @@ pub struct Product {
     pub price_cents: i64,
 }
 
-const CATEGORIES: [&str; 12] = [
-    "books",
-    "electronics",
-    "garden",
-    "toys",
-    "grocery",
-    "beauty",
-    "sports",
-    "music",
-    "office",
-    "home",
-    "pets",
-    "auto",
-];
 /// Nouns with the category they start in.
 const NOUNS: [(&str, u8); 24] = [
     ("Novel", 0),
