@@ -144,10 +144,11 @@ fn high_value_order<'s, T: Time>(
     let in_other = orders
         .filter(move |(currency, _)| *currency != base)
         .map(|(currency, order)| ((currency, bucket_of(&order.0)), order))
-        .join_map(
-            spread(evidence.rates.clone(), base),
+        .arrange_by_key_named("high value: orders by currency")
+        .join_core(
+            spread(evidence.rates.clone(), base).arrange_by_key_named("high value: rates"),
             move |_, (id, customer, product, amount), rate| {
-                finding(id, customer, product, amount.convert(*rate))
+                Some(finding(id, customer, product, amount.convert(*rate)))
             },
         )
         .flat_map(|finding| finding);

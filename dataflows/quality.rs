@@ -2,7 +2,7 @@
 //! the edge, entering as updates), what the upserts found unchanged, and, for orders, how many live
 //! orders are orphans or unpriced right now (counted here, so they fall as the data is fixed).
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{ExchangeData, Hashable, VecCollection};
 use differential_dataflow::operators::CountTotal;
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
@@ -105,11 +105,16 @@ fn orphans<'s, T: Time>(tables: &LiveTables<'s, T>) -> VecCollection<'s, T, (Inp
             .map(|(_, order)| (order.customer_id, order.product_id)),
         "orders by customer and product",
     );
-    let complete = pairs
-        .clone()
-        .semijoin(tables.customers.clone().map(|(id, _)| id))
-        .map(|(customer, product)| (product, customer))
-        .semijoin(tables.products.clone().map(|(id, _)| id));
+    let with_customer = semijoin_named(
+        pairs.clone(),
+        tables.customers.clone().map(|(id, _)| id),
+        "orphans: known customers",
+    );
+    let complete = semijoin_named(
+        with_customer.map(|(customer, product)| (product, customer)),
+        tables.products.clone().map(|(id, _)| id),
+        "orphans: known products",
+    );
     pairs
         .map(|_| ())
         .concat(complete.map(|_| ()).negate())
@@ -129,8 +134,26 @@ fn unpriced<'s, T: Time>(
             .filter(move |currency| *currency != base),
         "live orders by currency",
     );
+    let priced = semijoin_named(
+        foreign.clone().map(|currency| (currency, ())),
+        tables.rates.clone().map(|(currency, _)| currency),
+        "unpriced: known rates",
+    );
     foreign
-        .map(|currency| (currency, ()))
-        .antijoin(tables.rates.clone().map(|(currency, _)| currency))
-        .map(|_| (InputTopic::Orders, Counter::Unpriced))
+        .map(|_| ())
+        .concat(priced.map(|_| ()).negate())
+        .map(|()| (InputTopic::Orders, Counter::Unpriced))
+}
+
+/// `semijoin`, with its two arrangements named for the job's metrics.
+fn semijoin_named<'s, T: Time, K: ExchangeData + Hashable, V: ExchangeData>(
+    left: VecCollection<'s, T, (K, V)>,
+    right: VecCollection<'s, T, K>,
+    name: &str,
+) -> VecCollection<'s, T, (K, V)> {
+    left.arrange_by_key_named(&format!("{name}: left side"))
+        .join_core(
+            right.arrange_by_self_named(&format!("{name}: right side")),
+            |key, value, ()| Some((key.clone(), value.clone())),
+        )
 }

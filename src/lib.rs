@@ -5,6 +5,7 @@
 //!        --dataflows::analyses--> one collection per output topic --codecs::rows--> JSON rows
 //! ```
 
+pub mod arrangement_sizes;
 pub mod bench;
 pub mod cluster;
 pub mod codecs;

@@ -14,7 +14,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::arrangement_sizes::TraceSize;
+
 type TopicLabel = Vec<(&'static str, String)>;
+/// An arrangement's operator name, and its id, which tells apart operators of the same name.
+type ArrangementLabel = Vec<(&'static str, String)>;
 
 /// Every metric the job keeps, shared by its workers.
 pub struct Metrics {
@@ -31,6 +35,11 @@ pub struct Metrics {
     pub last_progress: Gauge,
     /// Records per input topic past the offsets the last progress record covers.
     pub consumer_lag: Family<TopicLabel, Gauge>,
+    /// Updates and batches per arrangement, summed over this process's workers when rendered.
+    arrangement_records: Family<ArrangementLabel, Gauge>,
+    arrangement_batches: Family<ArrangementLabel, Gauge>,
+    /// What each (operator id, worker) holds, as its logger last saw it.
+    arrangements: Mutex<BTreeMap<(usize, usize), (String, TraceSize)>>,
     /// Input records read over every topic, for the dashboard's records/s.
     consumed_all: AtomicU64,
     /// The input offsets the last committed progress record covers, per (topic, partition).
@@ -61,6 +70,8 @@ impl Metrics {
         ]);
         let last_progress = Gauge::default();
         let consumer_lag = Family::default();
+        let arrangement_records = Family::default();
+        let arrangement_batches = Family::default();
         registry.register(
             "records_consumed",
             "Input records read, per topic",
@@ -101,6 +112,16 @@ impl Metrics {
             "Input records past the offsets the last progress record covers, per topic",
             consumer_lag.clone(),
         );
+        registry.register(
+            "arrangement_records",
+            "Updates an arrangement holds, over this process's workers",
+            arrangement_records.clone(),
+        );
+        registry.register(
+            "arrangement_batches",
+            "Batches an arrangement holds, over this process's workers",
+            arrangement_batches.clone(),
+        );
         Arc::new(Metrics {
             registry,
             consumed,
@@ -111,6 +132,9 @@ impl Metrics {
             transaction_seconds,
             last_progress,
             consumer_lag,
+            arrangement_records,
+            arrangement_batches,
+            arrangements: Mutex::new(BTreeMap::new()),
             consumed_all: AtomicU64::new(0),
             committed_inputs: Mutex::new(BTreeMap::new()),
             lags: Mutex::new(BTreeMap::new()),
@@ -191,8 +215,37 @@ impl Metrics {
         self.restored.load(Ordering::Relaxed) >= self.workers
     }
 
+    /// What one worker's arrangement `operator` holds now.
+    pub fn set_arrangement(&self, worker: usize, operator: usize, name: &str, size: TraceSize) {
+        self.arrangements
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((operator, worker), (name.to_string(), size));
+    }
+
+    /// Sums each arrangement over the workers into its gauges.
+    fn render_arrangements(&self) {
+        let arrangements = self.arrangements.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sums: BTreeMap<(usize, &str), TraceSize> = BTreeMap::new();
+        for ((operator, _worker), (name, size)) in arrangements.iter() {
+            let sum = sums.entry((*operator, name)).or_default();
+            sum.records += size.records;
+            sum.batches += size.batches;
+        }
+        for ((operator, name), size) in sums {
+            let label = vec![("operator", name.to_string()), ("id", operator.to_string())];
+            self.arrangement_records
+                .get_or_create(&label)
+                .set(size.records);
+            self.arrangement_batches
+                .get_or_create(&label)
+                .set(size.batches);
+        }
+    }
+
     /// Every metric in the OpenMetrics text format (what Prometheus asks for first).
     pub fn openmetrics(&self) -> String {
+        self.render_arrangements();
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &self.registry);

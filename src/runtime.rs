@@ -231,6 +231,10 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 .take(),
             _ => None,
         };
+        // Only `/metrics` shows arrangement sizes, and counting them costs a little.
+        if config.http_addr.is_some() {
+            crate::arrangement_sizes::watch(worker, metrics);
+        }
         let committed = worker.dataflow::<Time, _, _>(|scope| {
             let rows = inputs
                 .encoded_outputs(scope, &analysis, &input_names)

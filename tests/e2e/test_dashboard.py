@@ -246,6 +246,20 @@ def check_metrics(url: str, prefix: str, records) -> None:
     assert types["salesflow_records_consumed"] == "counter", types
     assert types["salesflow_epoch_latency_seconds"] == "histogram", types
     assert types["salesflow_consumer_lag_records"] == "gauge", types
+    # Arrangement sizes, by the names the analyses give them. The stock counts' arrangement holds
+    # at least one update per live count, and at most an insert and a retraction per record read.
+    arranged = {dict(labels)["operator"]: value for (name, labels), value in samples.items()
+                if name == "salesflow_arrangement_records"}
+    assert arranged.get("live orders by second", 0) > 0, arranged
+    counts = {}
+    for r in records:
+        if r.topic == "inventory" and r.good:
+            counts[r.ident] = r.data
+    live = sum(1 for count in counts.values() if count is not None)
+    updates = sum(1 for r in records if r.topic == "inventory" and r.good)
+    held = arranged.get("stock: counts by product")
+    assert held is not None and live <= held <= 2 * updates, (held, live, updates, arranged)
+    assert types["salesflow_arrangement_records"] == "gauge", types
 
 
 class ReportData(HTMLParser):
