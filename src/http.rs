@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 const PAGE: &str = include_str!("../assets/dashboard.html");
 const SCRIPT: &str = include_str!("../assets/dashboard.js");
 const RENDER: &str = include_str!("../assets/render.js");
+const STYLE: &str = include_str!("../assets/style.css");
 
 /// Browsers served live at once; more get 503, so a forgotten tab cannot pile up threads.
 const MAX_STREAMS: usize = 32;
@@ -77,6 +78,7 @@ fn answer(
         "/" | "/index.html" => (200, PAGE.to_string(), "text/html; charset=utf-8"),
         "/dashboard.js" => (200, SCRIPT.to_string(), "text/javascript; charset=utf-8"),
         "/render.js" => (200, RENDER.to_string(), "text/javascript; charset=utf-8"),
+        "/style.css" => (200, STYLE.to_string(), "text/css; charset=utf-8"),
         "/api/dashboard" => match serde_json::to_string(&endpoints.dashboard.snapshot()) {
             Ok(json) => (200, json, "application/json"),
             Err(error) => (500, format!("{error}\n"), "text/plain"),

@@ -28,6 +28,7 @@ use crate::tail::fields;
 
 const TEMPLATE: &str = include_str!("../assets/report.html");
 const RENDER: &str = include_str!("../assets/render.js");
+const STYLE: &str = include_str!("../assets/style.css");
 
 /// The tables a report reads.
 const READ: [OutputTopic; 9] = [
@@ -182,13 +183,14 @@ fn raws(rows: Vec<&String>) -> Vec<Box<RawValue>> {
     rows.into_iter().filter_map(|row| raw(row)).collect()
 }
 
-/// The page: the template with the shared chart code and the data inlined.
+/// The page: the template with the shared style, chart code and data inlined.
 fn html(data: &ReportData) -> anyhow::Result<String> {
     // `</` inside a script element would end it; JSON allows `<\/` for the same text.
     let json = serde_json::to_string(data)?.replace("</", "<\\/");
     // The data goes in last, so nothing in it is taken for a placeholder.
     Ok(TEMPLATE
         .replace("{{DAY}}", &data.day)
+        .replace("/*STYLE_CSS*/", STYLE)
         .replace("/*RENDER_JS*/", RENDER)
         .replace("/*REPORT_DATA*/", &json))
 }
