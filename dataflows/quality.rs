@@ -2,8 +2,8 @@
 //! the edge, entering as updates), what the upserts found unchanged, and, for orders, how many live
 //! orders are orphans or unpriced right now (counted here, so they fall as the data is fixed).
 
-use differential_dataflow::{ExchangeData, Hashable, VecCollection};
 use differential_dataflow::operators::CountTotal;
+use differential_dataflow::{ExchangeData, Hashable, VecCollection};
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 

@@ -103,17 +103,51 @@ mod tests {
     fn batches_merges_and_drops_balance() {
         let mut size = TraceSize::default();
         let events: [DifferentialEvent; 4] = [
-            BatchEvent { operator: 1, length: 5 }.into(),
-            BatchEvent { operator: 1, length: 3 }.into(),
-            MergeEvent { operator: 1, scale: 0, length1: 5, length2: 3, complete: None }.into(),
+            BatchEvent {
+                operator: 1,
+                length: 5,
+            }
+            .into(),
+            BatchEvent {
+                operator: 1,
+                length: 3,
+            }
+            .into(),
+            MergeEvent {
+                operator: 1,
+                scale: 0,
+                length1: 5,
+                length2: 3,
+                complete: None,
+            }
+            .into(),
             // Two updates cancelled out in the merge.
-            MergeEvent { operator: 1, scale: 0, length1: 5, length2: 3, complete: Some(6) }.into(),
+            MergeEvent {
+                operator: 1,
+                scale: 0,
+                length1: 5,
+                length2: 3,
+                complete: Some(6),
+            }
+            .into(),
         ];
         for event in &events {
             size.apply(event);
         }
-        assert_eq!(size, TraceSize { records: 6, batches: 1 });
-        size.apply(&DropEvent { operator: 1, length: 6 }.into());
+        assert_eq!(
+            size,
+            TraceSize {
+                records: 6,
+                batches: 1
+            }
+        );
+        size.apply(
+            &DropEvent {
+                operator: 1,
+                length: 6,
+            }
+            .into(),
+        );
         assert_eq!(size, TraceSize::default());
     }
 
@@ -136,7 +170,10 @@ mod tests {
             // The batch is sealed once the frontier passes time 0, some steps from now.
             for _ in 0..1000 {
                 worker.step();
-                if shared.openmetrics().contains("{operator=\"pairs by key\",id=\"2\"} 10\n") {
+                if shared
+                    .openmetrics()
+                    .contains("{operator=\"pairs by key\",id=\"2\"} 10\n")
+                {
                     break;
                 }
             }
