@@ -340,7 +340,7 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 }
             }
             let now = epoch_of(now_ms(), config.epoch);
-            // While replaying, time stays at the resume time, unless the job is done or stopping.
+            // While replaying, time moves only by replay steps, unless the job is done or stopping.
             let closes = (!replaying && now > epoch) || stopping || finished;
             if closes {
                 count_inputs(intake.flush(&mut inputs));
