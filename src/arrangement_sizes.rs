@@ -3,11 +3,10 @@
 //! Differential logs every batch a trace gains, every merge of two batches into one and every
 //! batch a dropped trace lets go, per operator id; those events balance, so their running sum is
 //! what the trace holds now. Timely logs each operator's name once, when its dataflow is built,
-//! which turns ids into the names the analyses give their arrangements.
+//! which turns ids into the names the analyses give their arrangements. Both logs are flushed
+//! in no fixed order, so names are joined to sizes only when the metrics are rendered.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::rc::Rc;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use differential_dataflow::logging::{DifferentialEvent, DifferentialEventBuilder};
@@ -63,15 +62,13 @@ pub fn watch(worker: &mut timely::worker::Worker, metrics: &Arc<Metrics>) {
         return;
     };
     let index = worker.index();
-    let names: Rc<RefCell<HashMap<usize, String>>> = Rc::default();
-    let operator_names = Rc::clone(&names);
+    let namer = Arc::clone(metrics);
     // With a timely logger every operator also logs its scheduling; that stays in a buffer
     // flushed here and ignored, the price of knowing the names.
     register.insert::<TimelyEventBuilder, _>("timely", move |_, events| {
-        let mut names = operator_names.borrow_mut();
         for (_, event) in events.iter().flatten() {
             if let TimelyEvent::Operates(operates) = event {
-                names.insert(operates.id, operates.name.clone());
+                namer.name_operator(operates.id, &operates.name);
             }
         }
     });
@@ -85,10 +82,8 @@ pub fn watch(worker: &mut timely::worker::Worker, metrics: &Arc<Metrics>) {
                 changed.insert(operator);
             }
         }
-        let names = names.borrow();
         for operator in changed {
-            let name = names.get(&operator).map_or("unnamed", String::as_str);
-            metrics.set_arrangement(index, operator, name, sizes[&operator].clone());
+            metrics.set_arrangement(index, operator, sizes[&operator].clone());
         }
     });
 }

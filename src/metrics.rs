@@ -3,7 +3,7 @@
 //!
 //! `prometheus-client` writes the text format.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -39,7 +39,9 @@ pub struct Metrics {
     arrangement_records: Family<ArrangementLabel, Gauge>,
     arrangement_batches: Family<ArrangementLabel, Gauge>,
     /// What each (operator id, worker) holds, as its logger last saw it.
-    arrangements: Mutex<BTreeMap<(usize, usize), (String, TraceSize)>>,
+    arrangements: Mutex<BTreeMap<(usize, usize), TraceSize>>,
+    /// Operator names by id; every worker builds the same dataflow, with the same ids.
+    operator_names: Mutex<HashMap<usize, String>>,
     /// Input records read over every topic, for the dashboard's records/s.
     consumed_all: AtomicU64,
     /// The input offsets the last committed progress record covers, per (topic, partition).
@@ -135,6 +137,7 @@ impl Metrics {
             arrangement_records,
             arrangement_batches,
             arrangements: Mutex::new(BTreeMap::new()),
+            operator_names: Mutex::new(HashMap::new()),
             consumed_all: AtomicU64::new(0),
             committed_inputs: Mutex::new(BTreeMap::new()),
             lags: Mutex::new(BTreeMap::new()),
@@ -216,24 +219,40 @@ impl Metrics {
     }
 
     /// What one worker's arrangement `operator` holds now.
-    pub fn set_arrangement(&self, worker: usize, operator: usize, name: &str, size: TraceSize) {
+    pub fn set_arrangement(&self, worker: usize, operator: usize, size: TraceSize) {
         self.arrangements
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert((operator, worker), (name.to_string(), size));
+            .insert((operator, worker), size);
+    }
+
+    /// The name of operator `id`, as its dataflow was built.
+    pub fn name_operator(&self, id: usize, name: &str) {
+        self.operator_names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, name.to_string());
     }
 
     /// Sums each arrangement over the workers into its gauges.
     fn render_arrangements(&self) {
         let arrangements = self.arrangements.lock().unwrap_or_else(|p| p.into_inner());
-        let mut sums: BTreeMap<(usize, &str), TraceSize> = BTreeMap::new();
-        for ((operator, _worker), (name, size)) in arrangements.iter() {
-            let sum = sums.entry((*operator, name)).or_default();
+        let names = self
+            .operator_names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut sums: BTreeMap<usize, TraceSize> = BTreeMap::new();
+        for ((operator, _worker), size) in arrangements.iter() {
+            let sum = sums.entry(*operator).or_default();
             sum.records += size.records;
             sum.batches += size.batches;
         }
-        for ((operator, name), size) in sums {
-            let label = vec![("operator", name.to_string()), ("id", operator.to_string())];
+        for (operator, size) in sums {
+            // A size may be logged before its operator's name; it is shown once both are.
+            let Some(name) = names.get(&operator) else {
+                continue;
+            };
+            let label = vec![("operator", name.clone()), ("id", operator.to_string())];
             self.arrangement_records
                 .get_or_create(&label)
                 .set(size.records);
