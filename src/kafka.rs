@@ -217,7 +217,13 @@ pub fn end_offsets(
                     break Vec::new();
                 };
                 match t.error() {
-                    None => break t.partitions().iter().map(|p| p.id()).collect::<Vec<_>>(),
+                    None => {
+                        // In id order: the processes of a cluster assign partitions by their
+                        // place in this list, and a broker may list them in any order.
+                        let mut ids: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+                        ids.sort_unstable();
+                        break ids;
+                    }
                     Some(code)
                         if RDKafkaErrorCode::from(code)
                             == RDKafkaErrorCode::UnknownTopicOrPartition =>
