@@ -97,6 +97,17 @@ mod tests {
     #[test]
     fn batches_merges_and_drops_balance() {
         let mut size = TraceSize::default();
+        // The start and the end of merging the two batches below.
+        let merge_of_both = |complete| {
+            MergeEvent {
+                operator: 1,
+                scale: 0,
+                length1: 5,
+                length2: 3,
+                complete,
+            }
+            .into()
+        };
         let events: [DifferentialEvent; 4] = [
             BatchEvent {
                 operator: 1,
@@ -108,23 +119,9 @@ mod tests {
                 length: 3,
             }
             .into(),
-            MergeEvent {
-                operator: 1,
-                scale: 0,
-                length1: 5,
-                length2: 3,
-                complete: None,
-            }
-            .into(),
+            merge_of_both(None),
             // Two updates cancelled out in the merge.
-            MergeEvent {
-                operator: 1,
-                scale: 0,
-                length1: 5,
-                length2: 3,
-                complete: Some(6),
-            }
-            .into(),
+            merge_of_both(Some(6)),
         ];
         for event in &events {
             size.apply(event);
