@@ -114,10 +114,13 @@ def produce(brokers: str, prefix: str, records: Iterable[Rec]) -> None:
     assert all(rec.offset >= 0 for rec in records)
 
 
-def end_offsets(brokers: str, topics: Iterable[str]) -> dict[str, dict[int, int]]:
-    """High watermarks of every partition of `topics` (missing topics are left out)."""
+def end_offsets(brokers: str, topics: Iterable[str],
+                isolation: str = "read_committed") -> dict[str, dict[int, int]]:
+    """End offsets of every partition of `topics` (missing topics are left out): with
+    read_committed the last stable offsets, which stop before any transaction still open, with
+    read_uncommitted the high watermarks."""
     consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "isolation.level": "read_committed"})
+                         "enable.auto.commit": False, "isolation.level": isolation})
     try:
         md = consumer.list_topics(timeout=10)
         out: dict[str, dict[int, int]] = {}
@@ -130,6 +133,30 @@ def end_offsets(brokers: str, topics: Iterable[str]) -> dict[str, dict[int, int]
         return out
     finally:
         consumer.close()
+
+
+def settled_end_offsets(brokers: str, topics: Iterable[str], timeout: float,
+                        open_ok: bool = False) -> dict[str, dict[int, int]]:
+    """The end offsets of `topics` once no transaction on them is open: the last stable offsets,
+    waited for (up to `timeout`) until they reach the high watermarks. A job that has exited
+    committed or aborted every transaction, but the broker writes a committed transaction's
+    markers after the commit returns, so for a moment a read_committed reader still stops before
+    that transaction. `open_ok`: a transaction still open then (a killed writer's, open until
+    its next instance aborts it) is left out rather than failing."""
+    topics = list(topics)
+    deadline = time.monotonic() + timeout
+    while True:
+        stable = end_offsets(brokers, topics)
+        high = end_offsets(brokers, topics, "read_uncommitted")
+        if stable == high:
+            return stable
+        if time.monotonic() >= deadline:
+            open_ = {(t, p): (stable.get(t, {}).get(p), end) for t, parts in high.items()
+                     for p, end in parts.items() if stable.get(t, {}).get(p) != end}
+            assert open_ok, \
+                f"transactions still open after {timeout} s: (last stable, high) offsets {open_}"
+            return stable
+        time.sleep(0.05)
 
 
 # A topic the job has just created may not have a leader for a moment.
@@ -227,12 +254,19 @@ class Msg:
 
 
 def read_all(brokers: str, prefix: str, topics: Iterable[str] = OUTPUT_TOPICS,
-             timeout: float = 60, isolation: str = "read_committed") -> dict[str, list[Msg]]:
+             timeout: float = 60, isolation: str = "read_committed", settle: float = 30,
+             open_ok: bool = False) -> dict[str, list[Msg]]:
     """Every committed message of every partition of `topics`, from the beginning to the end
-    offsets seen now, with a read_committed consumer; per topic in (partition, offset) order.
-    With isolation="read_uncommitted", aborted messages too (ends: the last stable offsets)."""
+    offsets, with a read_committed consumer; per topic in (partition, offset) order. With
+    isolation="read_uncommitted", aborted messages too (ends: the last stable offsets).
+
+    The writer has stopped, so the ends are first waited for, up to `settle` seconds, until its
+    every transaction has ended (`settled_end_offsets`; `open_ok` as there). `settle=0` while
+    a job runs: the last stable offsets seen now."""
     topics = list(topics)
-    ends = end_offsets(brokers, [prefix + t for t in topics])
+    names = [prefix + t for t in topics]
+    ends = (settled_end_offsets(brokers, names, settle, open_ok) if settle > 0
+            else end_offsets(brokers, names))
     out: dict[str, list[Msg]] = {t: [] for t in topics}
     consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-{uuid.uuid4().hex}",
                          "enable.auto.commit": False, "isolation.level": isolation,
@@ -393,7 +427,8 @@ def wait_for_progress(brokers: str, prefix: str, ends: dict[str, dict[int, int]]
         assert codes == [None] * len(codes), f"the job exited early: {codes}\n{logs()}"
         assert time.monotonic() < deadline, \
             f"the job's progress did not cover the input within {timeout} s\n{logs()}"
-        progress = last_progress(read_all(brokers, prefix, (PROGRESS,))[PROGRESS], job)
+        progress = last_progress(
+            read_all(brokers, prefix, (PROGRESS,), settle=0)[PROGRESS], job)
         if progress:
             inputs = progress_offsets(progress, "inputs")
             if all(inputs.get(t, {}).get(p, 0) >= end

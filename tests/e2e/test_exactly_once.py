@@ -48,7 +48,8 @@ def check_no_repeated_upsert(outputs: dict[str, list[Msg]]) -> None:
 
 def message_count(brokers: str, prefix: str, isolation: str) -> int:
     return sum(len(msgs) for msgs in
-               harness.read_all(brokers, prefix, TOPICS, isolation=isolation).values())
+               harness.read_all(brokers, prefix, TOPICS, isolation=isolation,
+                                settle=0).values())
 
 
 @pytest.mark.parametrize("envelope", ["upsert", "diff"])
@@ -85,7 +86,8 @@ def test_kill_9_at_random_moments_loses_and_repeats_nothing(brokers, salesflow_b
     print(f"{len(records)} input records, {KILLS} kills: {committed} committed output messages, "
           f"{everything - committed} in aborted transactions")
     assert everything > committed, "no kill landed inside a transaction"
-    progress = harness.read_all(brokers, prefix, (harness.PROGRESS,))[harness.PROGRESS]
+    progress = harness.read_all(brokers, prefix, (harness.PROGRESS,),
+                                settle=0)[harness.PROGRESS]
     assert len(progress) > KILLS, f"only {len(progress)} instants committed over {KILLS} runs"
 
     logs.append(tmp_path / "final.log")
