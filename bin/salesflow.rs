@@ -2,14 +2,12 @@
 //!
 //! Exit codes: 0 done, 2 bad usage or configuration, 1 a fault that retrying will not fix.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 use salesflow::config::{Cli, Command, Config, ConfigError};
 use salesflow::{kafka, runtime};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     // clap prints usage errors itself and exits 2.
@@ -19,13 +17,10 @@ fn main() -> ExitCode {
         Command::Demo(_) => "warn",
         _ => "info",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("SALESFLOW_LOG").unwrap_or_else(|_| EnvFilter::new(level)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    if let Err(error) = salesflow::logging::init(level) {
+        eprintln!("salesflow: {error:#}");
+        return ExitCode::from(1);
+    }
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

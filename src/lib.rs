@@ -19,6 +19,7 @@ pub mod inputs;
 pub mod intake;
 pub mod kafka;
 pub mod lag;
+pub mod logging;
 pub mod meter;
 pub mod metrics;
 pub mod model;
