@@ -14,9 +14,6 @@ use serde_json::value::RawValue;
 use crate::config::Envelope;
 use crate::kafka::Kafka;
 
-/// How long one metadata or offsets request of `wait_until_settled` may take.
-const SETTLE_POLL_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A topic's current rows: key JSON -> row JSON.
 pub type Table = BTreeMap<String, String>;
 
@@ -194,59 +191,6 @@ pub fn consume_from(
     }
     consumer.assign(&list)?;
     Ok((consumer, ends))
-}
-
-/// Waits until no transaction on `topics` is open: until the last stable offsets, where a
-/// read_committed reader stops, reach the high watermarks. A writer that has exited committed or
-/// aborted every transaction, but the broker writes a committed transaction's markers after the
-/// commit returns, so for a moment a read_committed reader still stops before that transaction.
-pub fn wait_until_settled(kafka: &Kafka, topics: &[&str], timeout: Duration) -> anyhow::Result<()> {
-    let consumer = |isolation: &str| -> anyhow::Result<BaseConsumer> {
-        kafka
-            .client_config()
-            .set("isolation.level", isolation)
-            .create()
-            .context("while creating a consumer")
-    };
-    let (committed, uncommitted) = (consumer("read_committed")?, consumer("read_uncommitted")?);
-    let ends = |consumer: &BaseConsumer| -> anyhow::Result<Ends> {
-        let mut ends = Ends::new();
-        for &topic in topics {
-            let metadata = consumer
-                .fetch_metadata(Some(topic), SETTLE_POLL_TIMEOUT)
-                .with_context(|| format!("while reading {topic}"))?;
-            for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-                let (_, end) =
-                    consumer.fetch_watermarks(topic, partition.id(), SETTLE_POLL_TIMEOUT)?;
-                ends.insert((topic.to_string(), partition.id()), end);
-            }
-        }
-        Ok(ends)
-    };
-    let started = Instant::now();
-    loop {
-        let stable = ends(&committed)?;
-        let high = ends(&uncommitted)?;
-        if stable == high {
-            return Ok(());
-        }
-        if started.elapsed() >= timeout {
-            let open: Vec<String> = high
-                .iter()
-                .filter(|(key, end)| stable.get(*key) != Some(end))
-                .map(|((topic, partition), end)| {
-                    let readable = stable.get(&(topic.clone(), *partition)).unwrap_or(&0);
-                    format!("{topic}/{partition} (readable up to {readable}, written up to {end})")
-                })
-                .collect();
-            anyhow::bail!(
-                "transactions still open after {} s on {}",
-                timeout.as_secs(),
-                open.join(", ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Key and value of a message as text.

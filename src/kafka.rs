@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
 
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
@@ -254,6 +256,71 @@ pub fn end_offsets(
         });
     }
     Ok(Some(ends))
+}
+
+/// Returns once no transaction is open on `topics`: once every partition's last stable offset
+/// (what a `read_committed` consumer may read up to) has reached its end. A transaction left open
+/// by an instance that died may still commit or abort, and even a committed one becomes readable
+/// only once the broker has written its markers, after the commit returned. Gives up with an
+/// error after `give_up_after`, if set, or when `stop` is set.
+pub fn wait_for_open_transactions(
+    kafka: &Kafka,
+    topics: &[&str],
+    stop: &AtomicBool,
+    give_up_after: Option<Duration>,
+) -> anyhow::Result<()> {
+    let consumer = |isolation: &str| -> Result<BaseConsumer, KafkaSetupError> {
+        kafka
+            .client_config()
+            .set("isolation.level", isolation)
+            .create()
+            .map_err(KafkaSetupError::Client)
+    };
+    let (committed, everything) = (consumer("read_committed")?, consumer("read_uncommitted")?);
+    let timeout = Duration::from_secs(10);
+    let mut partitions = Vec::new();
+    for &topic in topics {
+        let metadata = committed
+            .fetch_metadata(Some(topic), timeout)
+            .with_context(|| format!("while reading the partitions of {topic}"))?;
+        for t in metadata.topics() {
+            partitions.extend(t.partitions().iter().map(|p| (topic, p.id())));
+        }
+    }
+    let started = Instant::now();
+    let mut logged = Duration::ZERO;
+    loop {
+        let mut open = Vec::new();
+        for &(topic, partition) in &partitions {
+            let (_, stable) = committed.fetch_watermarks(topic, partition, timeout)?;
+            let (_, end) = everything.fetch_watermarks(topic, partition, timeout)?;
+            if stable < end {
+                open.push(format!(
+                    "{topic}/{partition} (readable up to {stable} of {end})"
+                ));
+            }
+        }
+        if open.is_empty() {
+            return Ok(());
+        }
+        anyhow::ensure!(!stop.load(Ordering::Relaxed), KafkaSetupError::Stopped);
+        if let Some(limit) = give_up_after {
+            anyhow::ensure!(
+                started.elapsed() < limit,
+                "transactions still open after {} s on {}",
+                limit.as_secs(),
+                open.join(", ")
+            );
+        }
+        if started.elapsed() >= logged {
+            info!(
+                partitions = open.join(", "),
+                "a transaction is still open; waiting for it to end (at most transaction.timeout.ms)"
+            );
+            logged += Duration::from_secs(10);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Warns for each of `topics` that will lose records to retention: the job rebuilds its state

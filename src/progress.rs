@@ -7,18 +7,15 @@
 //! the committed output was computed from.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use serde::{Deserialize, Serialize};
-use tracing::info;
 
 use crate::fold::read_to_end;
 use crate::inputs::Time;
-use crate::kafka::{Kafka, KafkaSetupError};
+use crate::kafka::{Kafka, wait_for_open_transactions};
 
 /// Next offset per partition, per topic.
 pub type Offsets = BTreeMap<String, BTreeMap<i32, i64>>;
@@ -61,7 +58,7 @@ pub fn last_progress(
     job: &str,
     stop: &AtomicBool,
 ) -> anyhow::Result<Option<Progress>> {
-    wait_for_open_transactions(kafka, topic, job, stop)?;
+    wait_for_open_transactions(kafka, &[topic], stop, None)?;
     let mut latest = None;
     read_to_end(kafka, topic, |message| {
         if message.key() == Some(job.as_bytes()) {
@@ -75,50 +72,4 @@ pub fn last_progress(
         Ok(())
     })?;
     Ok(latest)
-}
-
-/// Returns once no transaction is open on `topic`: its last stable offset (what a
-/// `read_committed` consumer may read up to) has reached its end.
-fn wait_for_open_transactions(
-    kafka: &Kafka,
-    topic: &str,
-    job: &str,
-    stop: &AtomicBool,
-) -> anyhow::Result<()> {
-    let committed = kafka.consumer(job)?;
-    let everything: BaseConsumer = kafka
-        .client_config()
-        .set("isolation.level", "read_uncommitted")
-        .create()
-        .map_err(KafkaSetupError::Client)?;
-    let timeout = Duration::from_secs(10);
-    let partitions: Vec<i32> = committed
-        .fetch_metadata(Some(topic), timeout)
-        .with_context(|| format!("while reading the partitions of {topic}"))?
-        .topics()
-        .iter()
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    let started = Instant::now();
-    let mut logged = Duration::ZERO;
-    loop {
-        let mut open = false;
-        for &partition in &partitions {
-            let (_, stable) = committed.fetch_watermarks(topic, partition, timeout)?;
-            let (_, end) = everything.fetch_watermarks(topic, partition, timeout)?;
-            open |= stable < end;
-        }
-        if !open {
-            return Ok(());
-        }
-        anyhow::ensure!(!stop.load(Ordering::Relaxed), KafkaSetupError::Stopped);
-        if started.elapsed() >= logged {
-            info!(
-                topic,
-                "a transaction of an earlier instance is still open; waiting for it to end (at most transaction.timeout.ms)"
-            );
-            logged += Duration::from_secs(10);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }

@@ -6,14 +6,15 @@
 //! Streams forwards the input's event time).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rdkafka::message::Message;
 use serde_json::Value;
 
 use crate::config::Envelope;
-use crate::fold::{Fold, Table, read_range, text_of, wait_until_settled};
-use crate::kafka::Kafka;
+use crate::fold::{Fold, Table, read_range, text_of};
+use crate::kafka::{Kafka, wait_for_open_transactions};
 
 /// How long a stopped engine's last transaction may take to become readable.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,7 +36,7 @@ pub fn read_outputs(kafka: &Kafka, prefix: &str, topics: &[&str]) -> anyhow::Res
         .map(|t| (*t, Fold::new(Envelope::Upsert)))
         .collect();
     // The engine has stopped: its last transaction is committed, but maybe not yet readable.
-    wait_until_settled(kafka, &refs, SETTLE_TIMEOUT)?;
+    wait_for_open_transactions(kafka, &refs, &AtomicBool::new(false), Some(SETTLE_TIMEOUT))?;
     let mut last_write_ms = None;
     read_range(
         kafka,
