@@ -10,15 +10,21 @@ use std::hash::Hash;
 use differential_dataflow::difference::Semigroup;
 use differential_dataflow::{AsCollection, Data, VecCollection};
 use timely::dataflow::StreamVec;
-use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
 use timely::dataflow::operators::{Capability, Operator};
 
 use super::Time;
 
 /// Buffers this worker's records per time (`time_of` each record) until the input frontier has
-/// passed the time, then emits `logic(time, records in arrival order)` at that time.
-pub fn per_complete_time<'s, T, D, D2>(
+/// passed the time, then emits `logic(time, records in arrival order)` at that time. `pact` says
+/// which worker each record goes to (`Pipeline`: this one).
+///
+/// Arrival order is each sender's order: records are taken message by message, as their channel
+/// delivers them. (timely's `exchange` operator does not keep that order: it sorts the messages of
+/// each activation by time with an unstable sort, which can swap two messages of the same time.)
+pub fn per_complete_time<'s, T, D, D2, P>(
     stream: StreamVec<'s, T, D>,
+    pact: P,
     name: &str,
     time_of: impl Fn(&D) -> T + 'static,
     mut logic: impl FnMut(&T, Vec<D>, &mut Vec<D2>) + 'static,
@@ -27,8 +33,9 @@ where
     T: Time,
     D: Data,
     D2: Data,
+    P: ParallelizationContract<T, Vec<D>>,
 {
-    stream.unary_frontier(Pipeline, name, move |_cap, _info| {
+    stream.unary_frontier(pact, name, move |_cap, _info| {
         // Held at the least time that still has records buffered.
         let mut held: Option<Capability<T>> = None;
         let mut pending: BTreeMap<T, Vec<D>> = BTreeMap::new();
@@ -81,6 +88,7 @@ where
 {
     per_complete_time(
         collection.inner,
+        Pipeline,
         name,
         |(_, time, _): &(D, T, R)| time.clone(),
         |time, updates, out| {

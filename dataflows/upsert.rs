@@ -12,7 +12,7 @@ use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
 use timely::dataflow::StreamVec;
-use timely::dataflow::operators::Exchange;
+use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::vec::{Filter, Map};
 
 use super::Time;
@@ -47,7 +47,8 @@ where
     let mut current: HashMap<K, V> = HashMap::new();
     // `None` rows carry the number of duplicates of the time, so both outputs share one buffer.
     let changes = per_complete_time(
-        upserts.exchange(|(key, _, _)| key.hashed().into()),
+        upserts,
+        Exchange::new(|(key, _, _): &(K, Option<V>, T)| key.hashed().into()),
         &format!("upsert {name}"),
         |(_, _, time)| time.clone(),
         move |time, records, out| {
@@ -88,5 +89,77 @@ where
             .filter(|(row, _, _)| row.is_none())
             .map(|(_, time, count)| ((), time, count))
             .as_collection(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use timely::dataflow::InputHandleVec;
+    use timely::dataflow::operators::{Input, Inspect, Probe};
+
+    use super::*;
+
+    const KEYS: u64 = 4;
+    const RECORDS: u64 = 40_000;
+
+    /// Worker 0 sends a long run of values to a few keys at time 0, while worker 1 sends a few
+    /// records at time 0 and many at time 1; no worker runs the dataflow before all are sent, so
+    /// the receiving workers get messages of both times mixed. Returns the rows of those few keys
+    /// at time 0.
+    fn rows_at_time_0_with_times_mixed() -> Vec<(u64, u64)> {
+        let rows = Arc::new(Mutex::new(Vec::new()));
+        let collected = Arc::clone(&rows);
+        timely::execute(timely::Config::process(2), move |worker| {
+            let mut input: InputHandleVec<u64, (u64, Option<u64>, u64)> = InputHandleVec::new();
+            let rows = Arc::clone(&collected);
+            let probe = worker.dataflow::<u64, _, _>(|scope| {
+                current(scope.input_from(&mut input), "test")
+                    .current
+                    .inner
+                    .inspect(move |update| rows.lock().expect("not poisoned").push(*update))
+                    .probe()
+                    .0
+            });
+            if worker.index() == 0 {
+                for value in 0..RECORDS {
+                    input.send((value % KEYS, Some(value), 0));
+                }
+            } else {
+                for value in 0..RECORDS / 2 {
+                    let time = u64::from(value >= 20);
+                    input.advance_to(time);
+                    input.send((KEYS + value % 8, Some(value), time));
+                }
+            }
+            input.advance_to(2);
+            worker.step_while(|| probe.less_than(&2));
+        })
+        .expect("workers ran");
+
+        let mut counts: HashMap<(u64, u64), Diff> = HashMap::new();
+        for ((key, value), time, diff) in rows.lock().expect("not poisoned").iter() {
+            if *time == 0 && *key < KEYS {
+                *counts.entry((*key, *value)).or_default() += diff;
+            }
+        }
+        let mut rows: Vec<(u64, u64)> = counts
+            .into_iter()
+            .filter(|(_, count)| *count != 0)
+            .map(|(row, _)| row)
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+
+    /// Each key ends at the last value its one sender sent, whatever else arrives in between.
+    /// A mix-up depends on how the workers' threads interleave, so the test runs several rounds.
+    #[test]
+    fn a_key_ends_at_its_last_record_when_times_arrive_mixed() {
+        let last: Vec<(u64, u64)> = (RECORDS - KEYS..RECORDS).map(|v| (v % KEYS, v)).collect();
+        for round in 0..100 {
+            assert_eq!(rows_at_time_0_with_times_mixed(), last, "round {round}");
+        }
     }
 }
