@@ -33,6 +33,9 @@ pub struct RunConfig {
     /// Encode and keep every output change (tests); off, the rows are only counted, unencoded
     /// (benchmarks of the analyses; encoding is the sink's cost and is measured on its own).
     pub collect: bool,
+    /// Feed the next step without waiting for the last one's output, each worker at its own pace,
+    /// so many times are in flight at once and workers are at different times, as in the job.
+    pub pipelined: bool,
 }
 
 impl RunConfig {
@@ -44,6 +47,7 @@ impl RunConfig {
             analysis: AnalysisConfig::all(decode.base_currency),
             decode,
             collect: true,
+            pipelined: false,
         }
     }
 }
@@ -141,6 +145,7 @@ pub fn run(config: &RunConfig, steps: Vec<Vec<RawRecord>>) -> RunOutput {
     let analysis = config.analysis.clone();
     let decode_config = config.decode.clone();
     let collect = config.collect;
+    let pipelined = config.pipelined;
     let guards = timely::execute(timely::Config::process(config.workers), move |worker| {
         let index = worker.index();
         let collected = Rc::new(RefCell::new(RunOutput::default()));
@@ -187,7 +192,14 @@ pub fn run(config: &RunConfig, steps: Vec<Vec<RawRecord>>) -> RunOutput {
             intake.flush(&mut inputs);
             let next = time as Time + 1;
             inputs.advance_to(next);
-            worker.step_while(|| probe.less_than(&next));
+            if pipelined {
+                // Worker i steps its dataflow only every (i + 2)-th time: the workers drift apart.
+                if time % (index + 2) == 0 {
+                    worker.step();
+                }
+            } else {
+                worker.step_while(|| probe.less_than(&next));
+            }
             collected
                 .borrow_mut()
                 .step_durations

@@ -204,12 +204,14 @@ fn matches_oracle_after_every_step(
     for tables in &mut expected {
         tables.retain(|topic, _| names.contains(topic.as_str()));
     }
-    for workers in WORKERS {
-        let actual = actual_tables(steps, &run_config(workers, selected));
+    for (workers, pipelined) in WORKERS.into_iter().flat_map(|w| [(w, false), (w, true)]) {
+        let mut config = run_config(workers, selected);
+        config.pipelined = pipelined;
+        let actual = actual_tables(steps, &config);
         for (time, (expected, actual)) in expected.iter().zip(&actual).enumerate() {
             if let Some(difference) = first_difference(expected, actual) {
                 return Err(TestCaseError::fail(format!(
-                    "after step {time} on {workers} worker(s): {difference}"
+                    "after step {time} on {workers} worker(s), pipelined {pipelined}: {difference}"
                 )));
             }
         }
