@@ -50,6 +50,13 @@ const READ_BATCH: usize = 4_096;
 /// How far, in logical time, reading may run ahead of the output committed to Kafka.
 const MAX_AHEAD: Duration = Duration::from_secs(5);
 
+/// A restart replays in steps of `--replay-step-records`, each at its own logical time: a step's
+/// updates are sorted and merged into the arrangements while the next is read, instead of every
+/// replayed record waiting in the batchers for one instant that holds them all. The steps are
+/// the milliseconds before the resume time, from this far before it; a replay with more steps
+/// than that does its last ones at the resume time itself.
+const REPLAY_SPAN_MS: Time = 1_000_000;
+
 /// A log line every this many records per worker.
 const LOG_EVERY: u64 = 1_000_000;
 
@@ -254,12 +261,14 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         let mut intake = Intake::new(config.decode.clone());
         let mut consumed: u64 = 0;
         let mut restored = false;
-        // A restart first replays the records bound to the resume time, at that time; records
-        // beyond the binding get the first new epoch, which is always later.
+        // A restart first replays the records bound to the resume time, in steps at times up to
+        // it (the sink writes none of their changes); records beyond the binding get the first
+        // new epoch, which is always later.
         let first_epoch = epoch_of(now_ms(), config.epoch)
             .max(resume_time.map_or(0, |t| t + config.epoch.as_millis() as Time));
         let mut replaying = resume_time.is_some();
-        let mut epoch = resume_time.unwrap_or(first_epoch);
+        let mut epoch = resume_time.map_or(first_epoch, |t| t.saturating_sub(REPLAY_SPAN_MS));
+        let mut replay_step_from: u64 = 0;
         let advance = |inputs: &mut Inputs,
                        dead: &mut InputHandleVec<Time, _>,
                        pos: &mut InputHandleVec<Time, InputPosition>,
@@ -269,6 +278,16 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             pos.advance_to(t);
         };
         advance(&mut inputs, &mut dead_letters, &mut positions, epoch);
+        let count_inputs = |flushed: Vec<(InputTopic, TopicCounts)>| {
+            for (topic, counts) in flushed {
+                metrics.count_input(
+                    &input_names[topic as usize],
+                    counts.consumed,
+                    counts.applied,
+                    counts.dead_lettered,
+                );
+            }
+        };
         let mut read_since_epoch = false;
         loop {
             // Reading waits while output more than MAX_AHEAD behind is still uncommitted, so a
@@ -303,26 +322,28 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             let stopping = stop.load(Ordering::Relaxed)
                 || worker_fault.lock().map(|f| f.is_some()).unwrap_or(true);
             let finished = config.bounded && restored;
-            if replaying && reader.replayed() {
-                replaying = false;
-                info!(
-                    worker = index,
-                    resumed_at = epoch,
-                    "replay done: state rebuilt as of the last progress"
-                );
-            }
-            let now = epoch_of(now_ms(), config.epoch);
-            // While replaying, time stays at the resume time, unless the job is done or stopping.
-            let closes = (!replaying && now > epoch) || stopping || finished;
-            if closes {
-                for (topic, counts) in intake.flush(&mut inputs) {
-                    metrics.count_input(
-                        &input_names[topic as usize],
-                        counts.consumed,
-                        counts.applied,
-                        counts.dead_lettered,
+            if let (true, Some(resume)) = (replaying, resume_time) {
+                let done = reader.replayed();
+                if done || (consumed - replay_step_from >= config.replay_step && epoch < resume) {
+                    count_inputs(intake.flush(&mut inputs));
+                    epoch = if done { resume } else { epoch + 1 };
+                    advance(&mut inputs, &mut dead_letters, &mut positions, epoch);
+                    replay_step_from = consumed;
+                }
+                if done {
+                    replaying = false;
+                    info!(
+                        worker = index,
+                        resumed_at = epoch,
+                        "replay done: state rebuilt as of the last progress"
                     );
                 }
+            }
+            let now = epoch_of(now_ms(), config.epoch);
+            // While replaying, time moves only by replay steps, unless the job is done or stopping.
+            let closes = (!replaying && now > epoch) || stopping || finished;
+            if closes {
+                count_inputs(intake.flush(&mut inputs));
                 if read_since_epoch {
                     for position in reader.positions() {
                         positions.send(position);

@@ -82,17 +82,41 @@ fn messages<'s>(
     let scope = rows.inner.scope();
     let (worker, peers) = (scope.index(), scope.peers());
     rows.inner
-        .unary_frontier(by_key, "encode changes", move |_, _| {
+        .unary_frontier(by_key, "encode changes", move |initial, _| {
             // Held at the least time that still has rows buffered.
             let mut held: Option<Capability<Time>> = None;
             let mut pending: BTreeMap<Time, Vec<(EncodedRow, Diff)>> = BTreeMap::new();
+            // Keys to repair are repaired even if the snapshot has no row left for any of them.
+            if let Some(resume) = config.resume_time
+                && !config.written_after_resume.is_empty()
+            {
+                held = Some(initial.delayed(&resume));
+                pending.insert(resume, Vec::new());
+            }
             move |(input, frontier), output| {
                 input.for_each(|cap, data| {
-                    let cap = cap.retain_least(0).expect("a message has a time");
+                    let mut cap = cap.retain_least(0).expect("a message has a time");
+                    // A replay's steps all end at the resume time: its snapshot is their sum.
+                    if let Some(resume) = config.resume_time.filter(|r| cap.time() < r) {
+                        cap = cap.delayed(&resume);
+                    }
                     if held.as_ref().is_none_or(|h| cap.time() < h.time()) {
                         held = Some(cap);
                     }
                     for (row, time, diff) in data.drain(..) {
+                        let time = match config.resume_time {
+                            // Of the snapshot, only the keys to repair are written.
+                            Some(resume) if time <= resume => {
+                                let written = &config.written_after_resume;
+                                if written.is_empty()
+                                    || !written.contains_key(&(row.0, row.1.clone()))
+                                {
+                                    continue;
+                                }
+                                resume
+                            }
+                            _ => time,
+                        };
                         pending.entry(time).or_default().push((row, diff));
                     }
                 });
