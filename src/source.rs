@@ -6,8 +6,7 @@
 //! Inputs are compacted tables, so every run reads them from the beginning and rebuilds its state,
 //! as Kafka Streams does for source KTables; consumer-group offsets are never committed.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -59,10 +58,18 @@ struct PartitionState {
     next: i64,
 }
 
+/// How often the consumer's positions are asked for. Each ask is a round trip through
+/// librdkafka's main thread (`rd_kafka_assignment`), which costs the worker a context switch.
+const POSITIONS_EVERY: Duration = Duration::from_millis(20);
+
 /// Reads this worker's partitions.
 pub struct Reader {
     consumer: BaseConsumer,
-    partitions: BTreeMap<(String, i32), PartitionState>,
+    /// Few (a worker's share of the input partitions): a scan finds one faster than a map.
+    partitions: Vec<PartitionState>,
+    /// The consumer's positions, in the order of `partitions`, and when they were asked for.
+    positions: Vec<i64>,
+    positions_at: Option<Instant>,
 }
 
 /// A consumer error that is not about one record (those are dead-lettered instead).
@@ -83,21 +90,18 @@ impl Reader {
                 .map_err(KafkaSetupError::Client)?;
         }
         consumer.assign(&list).map_err(KafkaSetupError::Client)?;
-        let partitions = assigned
+        let partitions: Vec<PartitionState> = assigned
             .into_iter()
-            .map(|a| {
-                (
-                    (a.name.clone(), a.partition),
-                    PartitionState {
-                        assignment: a,
-                        next: 0,
-                    },
-                )
+            .map(|assignment| PartitionState {
+                assignment,
+                next: 0,
             })
             .collect();
         Ok(Reader {
             consumer,
+            positions: vec![0; partitions.len()],
             partitions,
+            positions_at: None,
         })
     }
 
@@ -125,10 +129,10 @@ impl Reader {
                 }
                 Err(error) => return Err(SourceError(error)),
             };
-            let Some(state) = self
-                .partitions
-                .get_mut(&(message.topic().to_string(), message.partition()))
-            else {
+            let Some(state) = self.partitions.iter_mut().find(|p| {
+                p.assignment.partition == message.partition()
+                    && p.assignment.name == message.topic()
+            }) else {
                 continue;
             };
             state.next = message.offset() + 1;
@@ -147,42 +151,57 @@ impl Reader {
     }
 
     /// Whether every partition has been read up to its end offset at start.
-    pub fn caught_up(&self) -> bool {
-        self.partitions
-            .values()
-            .all(|p| self.position_of(p) >= p.assignment.end_at_start)
+    pub fn caught_up(&mut self) -> bool {
+        self.all_past(|p| p.end_at_start)
     }
 
     /// Whether every record bound to the resume time has been read again.
-    pub fn replayed(&self) -> bool {
-        self.partitions
-            .values()
-            .all(|p| self.position_of(p) >= p.assignment.bound_until)
+    pub fn replayed(&mut self) -> bool {
+        self.all_past(|p| p.bound_until)
     }
 
-    /// The consumer's position, which moves past transaction markers that no record reports.
-    fn position_of(&self, p: &PartitionState) -> i64 {
-        let from_consumer = self
-            .consumer
-            .position()
-            .ok()
-            .and_then(|list| {
-                match list
-                    .find_partition(&p.assignment.name, p.assignment.partition)?
-                    .offset()
-                {
-                    Offset::Offset(o) => Some(o),
-                    _ => None,
-                }
-            })
-            .unwrap_or(0);
-        p.next.max(from_consumer)
+    /// Whether every partition's position is at or past `offset` of it. The records read say so
+    /// for most; the consumer's position also moves past transaction markers that no record
+    /// reports, so it is asked for when the records fall short, at most every `POSITIONS_EVERY`.
+    fn all_past(&mut self, offset: impl Fn(&PartitionAssignment) -> i64) -> bool {
+        if self
+            .partitions
+            .iter()
+            .all(|p| p.next >= offset(&p.assignment))
+        {
+            return true;
+        }
+        if self
+            .positions_at
+            .is_none_or(|at| at.elapsed() >= POSITIONS_EVERY)
+        {
+            self.refresh_positions();
+        }
+        self.partitions
+            .iter()
+            .zip(&self.positions)
+            .all(|(p, position)| p.next.max(*position) >= offset(&p.assignment))
+    }
+
+    fn refresh_positions(&mut self) {
+        self.positions_at = Some(Instant::now());
+        let Ok(list) = self.consumer.position() else {
+            return;
+        };
+        for (p, position) in self.partitions.iter().zip(&mut self.positions) {
+            if let Some(Offset::Offset(offset)) = list
+                .find_partition(&p.assignment.name, p.assignment.partition)
+                .map(|e| e.offset())
+            {
+                *position = offset;
+            }
+        }
     }
 
     /// The next offset of every partition, for the progress record.
     pub fn positions(&self) -> Vec<InputPosition> {
         self.partitions
-            .values()
+            .iter()
             .map(|p| InputPosition {
                 topic: p.assignment.name.clone(),
                 partition: p.assignment.partition,
