@@ -34,6 +34,8 @@ pub enum KafkaSetupError {
     Stopped,
 }
 
+const FETCH_QUEUE_BACKOFF: &str = "fetch.queue.backoff.ms";
+
 /// How to reach the cluster: the bootstrap address and the user's `-X` properties.
 #[derive(Clone, Debug)]
 pub struct Kafka {
@@ -65,15 +67,28 @@ impl Kafka {
     /// A consumer that is assigned partitions explicitly and never commits: the job's position
     /// lives in its progress topic, not in consumer-group offsets.
     pub fn consumer(&self, group: &str) -> Result<BaseConsumer, KafkaSetupError> {
-        self.client_config()
+        self.consumer_config(group)
+            .create()
+            .map_err(KafkaSetupError::Client)
+    }
+
+    fn consumer_config(&self, group: &str) -> ClientConfig {
+        let mut config = self.client_config();
+        // When its queue of fetched records is full, librdkafka waits this long before it
+        // fetches again (1 s by default): a worker that empties the queue sooner would then sit
+        // idle, and a restart that reads every input would spend most of its time so. `-X`
+        // still sets it.
+        if config.get(FETCH_QUEUE_BACKOFF).is_none() {
+            config.set(FETCH_QUEUE_BACKOFF, "10");
+        }
+        config
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             // Only committed input counts: an aborted producer's records are never applied.
-            .set("isolation.level", "read_committed")
-            .create()
-            .map_err(KafkaSetupError::Client)
+            .set("isolation.level", "read_committed");
+        config
     }
 
     fn admin(&self) -> Result<AdminClient<DefaultClientContext>, KafkaSetupError> {
@@ -400,4 +415,32 @@ pub fn stop_flag() -> std::io::Result<Arc<AtomicBool>> {
         signal_hook::flag::register(signal, Arc::clone(&flag))?;
     }
     Ok(flag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kafka(properties: &[(&str, &str)]) -> Kafka {
+        Kafka {
+            bootstrap: "127.0.0.1:9092".into(),
+            properties: properties
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_consumer_fetches_again_soon_after_its_queue_was_full() {
+        let config = kafka(&[]).consumer_config("job");
+        assert_eq!(config.get(FETCH_QUEUE_BACKOFF), Some("10"));
+        assert_eq!(config.get("isolation.level"), Some("read_committed"));
+    }
+
+    #[test]
+    fn a_user_property_sets_the_fetch_backoff() {
+        let config = kafka(&[(FETCH_QUEUE_BACKOFF, "250")]).consumer_config("job");
+        assert_eq!(config.get(FETCH_QUEUE_BACKOFF), Some("250"));
+    }
 }
