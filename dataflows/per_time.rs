@@ -3,12 +3,13 @@
 //! Operators that need to see every record of a time on this worker (to keep the latest per key,
 //! or to sum before an exchange) share this one buffer-and-release shape.
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 
 use differential_dataflow::difference::Semigroup;
 use differential_dataflow::{AsCollection, Data, VecCollection};
+use foldhash::{HashMap, HashMapExt};
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
 use timely::dataflow::operators::{Capability, Operator};

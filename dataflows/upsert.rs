@@ -7,10 +7,10 @@
 //!                                                  \-> records that changed nothing (duplicates)
 //! ```
 
-use std::collections::HashMap;
 use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
+use foldhash::{HashMap, HashMapExt};
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::vec::{Filter, Map};
@@ -56,11 +56,12 @@ where
             let mut before: HashMap<K, Option<V>> = HashMap::with_capacity(records.len());
             let mut duplicates = 0;
             for (key, value, _) in records {
-                let previous = match &value {
-                    Some(value) => current.insert(key.clone(), value.clone()),
+                let previous = match value {
+                    Some(value) => current.insert(key.clone(), value),
                     None => current.remove(&key),
                 };
-                duplicates += Diff::from(previous == value);
+                // The key now holds the record's value (or nothing, for a tombstone).
+                duplicates += Diff::from(previous.as_ref() == current.get(&key));
                 before.entry(key).or_insert(previous);
             }
             for (key, previous) in before {

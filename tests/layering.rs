@@ -42,6 +42,7 @@ fn dataflows_import_only_timely_differential_serde_and_the_model() {
         "differential_dataflow",
         "serde",
         "smol_str",
+        "foldhash",
         "std",
         "super",
         "crate::model",
