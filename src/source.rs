@@ -56,6 +56,8 @@ struct PartitionState {
     assignment: PartitionAssignment,
     /// The offset after the last record read.
     next: i64,
+    /// The consumer's position when last asked, which also moves past transaction markers.
+    consumer_position: i64,
 }
 
 /// How often the consumer's positions are asked for. Each ask is a round trip through
@@ -67,8 +69,7 @@ pub struct Reader {
     consumer: BaseConsumer,
     /// Few (a worker's share of the input partitions): a scan finds one faster than a map.
     partitions: Vec<PartitionState>,
-    /// The consumer's positions, in the order of `partitions`, and when they were asked for.
-    positions: Vec<i64>,
+    /// When the consumer's positions were last asked for.
     positions_at: Option<Instant>,
 }
 
@@ -90,16 +91,16 @@ impl Reader {
                 .map_err(KafkaSetupError::Client)?;
         }
         consumer.assign(&list).map_err(KafkaSetupError::Client)?;
-        let partitions: Vec<PartitionState> = assigned
+        let partitions = assigned
             .into_iter()
             .map(|assignment| PartitionState {
                 assignment,
                 next: 0,
+                consumer_position: 0,
             })
             .collect();
         Ok(Reader {
             consumer,
-            positions: vec![0; partitions.len()],
             partitions,
             positions_at: None,
         })
@@ -179,8 +180,7 @@ impl Reader {
         }
         self.partitions
             .iter()
-            .zip(&self.positions)
-            .all(|(p, position)| p.next.max(*position) >= offset(&p.assignment))
+            .all(|p| p.next.max(p.consumer_position) >= offset(&p.assignment))
     }
 
     fn refresh_positions(&mut self) {
@@ -188,12 +188,12 @@ impl Reader {
         let Ok(list) = self.consumer.position() else {
             return;
         };
-        for (p, position) in self.partitions.iter().zip(&mut self.positions) {
+        for p in &mut self.partitions {
             if let Some(Offset::Offset(offset)) = list
                 .find_partition(&p.assignment.name, p.assignment.partition)
                 .map(|e| e.offset())
             {
-                *position = offset;
+                p.consumer_position = offset;
             }
         }
     }
