@@ -363,17 +363,27 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 Duration::ZERO
             }));
         }
-        if let Some(fault) = worker_fault.lock().ok().and_then(|f| f.clone()) {
-            // A sink fault holds its time open for good, and timely steps a worker until its
-            // dataflows complete: drop them instead of draining them.
+        // A sink fault holds its time open for good, and timely steps a worker until its
+        // dataflows complete: on a fault, drop them instead of draining them. The writer may
+        // fail while the last instants drain (a stop while it waits on the broker), so the
+        // drain looks too.
+        let faulted = |worker: &mut timely::worker::Worker| {
+            let fault = worker_fault.lock().ok().and_then(|f| f.clone())?;
             for dataflow in worker.installed_dataflows() {
                 worker.drop_dataflow(dataflow);
             }
+            Some(fault)
+        };
+        if let Some(fault) = faulted(worker) {
             return Err(fault);
         }
         // Close the inputs and let every started instant finish and flush.
         drop((inputs, dead_letters, positions));
-        while worker.step_or_park(Some(Duration::from_millis(10))) {}
+        while worker.step_or_park(Some(Duration::from_millis(10))) {
+            if let Some(fault) = faulted(worker) {
+                return Err(fault);
+            }
+        }
         info!(worker = index, "stopped");
         Ok::<_, String>(intake.totals().clone())
     };

@@ -9,6 +9,7 @@ starts a broker of its own with scripts/kafka.sh (Java and Maven, jars cached by
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import socket
@@ -235,3 +236,49 @@ def test_a_broker_down_for_10_s_is_waited_for(own_broker, salesflow_bin, base_se
     assert harness.stop(job, timeout=30) == 0, tail([log])
     check_tables(oracle(records, prefix), harness.read_all(brokers, prefix), "upsert",
                  "after the broker was down for 10 s")
+
+
+
+def test_sigterm_while_the_broker_hangs_exits_and_a_restart_is_exact(own_broker, salesflow_bin,
+                                                                     base_seed, tmp_path):
+    brokers, directory = own_broker
+    broker_pid = int((Path(directory) / "kafka.pid").read_text().strip())
+    prefix = harness.new_prefix()
+    harness.create_input_topics(brokers, prefix)
+    gen = Gen(seed_for(base_seed, "sigterm-broker-hangs"))
+    initial = gen.records(250)
+    harness.produce(brokers, prefix, initial)
+    log = tmp_path / "run.log"
+    job = harness.start_unbounded(salesflow_bin, brokers, prefix, "upsert", str(log))
+    trickle = Trickle(brokers, prefix, gen, interval=0.02)
+    trickle.start()
+    frozen = False
+    try:
+        harness.wait_for_progress(brokers, prefix, harness.input_ends(prefix, initial), [job],
+                                  lambda: tail([log]), timeout=45)
+        time.sleep(1.0)
+        # A frozen broker answers nothing: with records arriving every 20 ms, the job is
+        # committing an instant when it freezes, and waits on it when the SIGTERM comes.
+        os.kill(broker_pid, signal.SIGSTOP)
+        frozen = True
+        time.sleep(2)
+        started = time.monotonic()
+        code = harness.stop(job, timeout=25)
+        waited = time.monotonic() - started
+    finally:
+        if frozen:
+            os.kill(broker_pid, signal.SIGCONT)
+        trickle.halt.set()
+        trickle.join(60)
+    assert code is not None, f"the job did not exit within 25 s of SIGTERM\n{tail([log])}"
+    log_text = log.read_text(errors="replace")
+    # Either nothing was waiting to be written (a clean stop), or the job says what it left.
+    assert code == 0 or "stopped while the broker was unreachable" in log_text, \
+        f"exit {code} after {waited:.1f} s without saying why\n{tail([log])}"
+    assert trickle.failure is None, f"trickle producer failed: {trickle.failure!r}"
+    assert not trickle.errors, trickle.errors[:5]
+    records = initial + trickle.records
+    assert all(r.offset >= 0 for r in records), "some input records were not acknowledged"
+    harness.run_bounded(salesflow_bin, brokers, prefix, "upsert", timeout=120)
+    check_tables(oracle(records, prefix), harness.read_all(brokers, prefix), "upsert",
+                 "after a SIGTERM while the broker hung")
