@@ -1,7 +1,7 @@
-//! Holding records until their time is complete, then handing the whole time over at once.
+//! Folding records per time until the time is complete, then handing the whole time over at once.
 //!
 //! Operators that need to see every record of a time on this worker (to keep the latest per key,
-//! or to sum before an exchange) share this one buffer-and-release shape.
+//! or to sum before an exchange) share this one fold-and-release shape.
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
@@ -9,37 +9,39 @@ use std::hash::Hash;
 
 use differential_dataflow::difference::Semigroup;
 use differential_dataflow::{AsCollection, Data, VecCollection};
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
 use timely::dataflow::operators::{Capability, Operator};
 
 use super::Time;
 
-/// Buffers this worker's records per time (`time_of` each record) until the input frontier has
-/// passed the time, then emits `logic(time, records in arrival order)` at that time. `pact` says
-/// which worker each record goes to (`Pipeline`: this one).
+/// Folds this worker's records of each time (`time_of` each record) into a state, `add` by `add`
+/// as they arrive, until the input frontier has passed the time; then emits `logic(time, state)`
+/// at that time. `pact` says which worker each record goes to (`Pipeline`: this one).
 ///
-/// Arrival order is each sender's order: records are taken message by message, as their channel
-/// delivers them. (timely's `exchange` operator does not keep that order: it sorts the messages of
-/// each activation by time with an unstable sort, which can swap two messages of the same time.)
-pub fn per_complete_time<'s, T, D, D2, P>(
+/// Records are added in each sender's order, message by message, as their channel delivers
+/// them. (timely's `exchange` operator does not keep that order: it sorts the messages of each
+/// activation by time with an unstable sort, which can swap two messages of the same time.)
+pub fn per_complete_time<'s, T, D, S, D2, P>(
     stream: StreamVec<'s, T, D>,
     pact: P,
     name: &str,
     time_of: impl Fn(&D) -> T + 'static,
-    mut logic: impl FnMut(&T, Vec<D>, &mut Vec<D2>) + 'static,
+    mut add: impl FnMut(&mut S, D) + 'static,
+    mut logic: impl FnMut(&T, S, &mut Vec<D2>) + 'static,
 ) -> StreamVec<'s, T, D2>
 where
     T: Time,
     D: Data,
+    S: Default + 'static,
     D2: Data,
     P: ParallelizationContract<T, Vec<D>>,
 {
     stream.unary_frontier(pact, name, move |_cap, _info| {
-        // Held at the least time that still has records buffered.
+        // Held at the least time that still has records folded in.
         let mut held: Option<Capability<T>> = None;
-        let mut pending: BTreeMap<T, Vec<D>> = BTreeMap::new();
+        let mut pending: BTreeMap<T, S> = BTreeMap::new();
         let mut out = Vec::new();
         move |(input, frontier), output| {
             input.for_each(|cap, data| {
@@ -50,19 +52,19 @@ where
                     held = Some(cap);
                 }
                 for record in data.drain(..) {
-                    pending.entry(time_of(&record)).or_default().push(record);
+                    add(pending.entry(time_of(&record)).or_default(), record);
                 }
             });
             while let Some(entry) = pending.first_entry() {
                 if frontier.less_equal(entry.key()) {
                     break;
                 }
-                let (time, records) = entry.remove_entry();
+                let (time, state) = entry.remove_entry();
                 let cap = held
                     .as_ref()
-                    .expect("buffered records hold a capability")
+                    .expect("folded records hold a capability")
                     .delayed(&time);
-                logic(&time, records, &mut out);
+                logic(&time, state, &mut out);
                 output.session(&cap).give_iterator(out.drain(..));
             }
             match (pending.keys().next(), held.as_mut()) {
@@ -77,7 +79,8 @@ where
 /// that share a group cross the network, and reach an arrangement, as one update.
 ///
 /// Summing in a hash map rather than by sorting: a batch has many updates per group, and hashing
-/// each once is cheaper than comparing them in a sort.
+/// each once is cheaper than comparing them in a sort. Each update is added as it arrives, so a
+/// time holds one sum per group, not every update.
 pub fn pre_aggregate<'s, T, D, R>(
     collection: VecCollection<'s, T, D, R>,
     name: &str,
@@ -92,14 +95,11 @@ where
         Pipeline,
         name,
         |(_, time, _): &(D, T, R)| time.clone(),
-        |time, updates, out| {
-            let mut sums: HashMap<D, R> = HashMap::with_capacity(updates.len() / 4);
-            for (data, _, diff) in updates {
-                match sums.entry(data) {
-                    Entry::Occupied(mut sum) => sum.get_mut().plus_equals(&diff),
-                    Entry::Vacant(slot) => drop(slot.insert(diff)),
-                }
-            }
+        |sums: &mut HashMap<D, R>, (data, _, diff)| match sums.entry(data) {
+            Entry::Occupied(mut sum) => sum.get_mut().plus_equals(&diff),
+            Entry::Vacant(slot) => drop(slot.insert(diff)),
+        },
+        |time, sums, out| {
             out.extend(
                 sums.into_iter()
                     .filter(|(_, sum)| !sum.is_zero())

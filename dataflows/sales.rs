@@ -6,6 +6,7 @@
 
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::{AsCollection, VecCollection};
+use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 use timely::dataflow::operators::vec::Partition;
 use timely::progress::Timestamp;
@@ -58,86 +59,124 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
         let figures = Figures::of_order(&order);
         Some(((order.status.is_live(), order), figures))
     });
-    let mut parts = Vec::new();
-    if wants(Kind::Status) {
-        parts.push(
-            all_orders
-                .clone()
-                .map(|(_, order)| (GroupKey::Status(order.status), order.currency)),
-        );
-    }
-    let live = all_orders.filter(|(live, _)| *live).map(|(_, order)| order);
+    let live = all_orders
+        .clone()
+        .filter(|(live, _)| *live)
+        .map(|(_, order)| order);
 
-    // Keys an order determines by itself: a late order lands in its own hour, not the latest.
-    let direct = live.clone().flat_map(move |order| {
-        let currency = order.currency;
-        [
-            GroupKey::Total,
-            GroupKey::PaymentMethod(dimension(order.payment_method.as_ref())),
-            GroupKey::Currency(currency),
-            GroupKey::Hour(Hour::of(order.ts)),
-            GroupKey::Day(Day::of(order.ts)),
-            GroupKey::Month(Month::of(order.ts)),
-            GroupKey::Customer(order.customer_id.clone()),
-            GroupKey::Product(order.product_id),
-        ]
-        .into_iter()
-        .filter(move |group| wants(group.kind()))
-        .map(move |group| (group, currency))
+    // The keys an order determines by itself, summed per cell of them before they are spread
+    // over the groups: a batch has few cells and many orders. A late order lands in its own hour.
+    let cells = pre_aggregate(
+        all_orders.map(|(live, order)| Cell {
+            live,
+            status: order.status,
+            payment_method: dimension(order.payment_method.as_ref()),
+            currency: order.currency,
+            hour: Hour::of(order.ts),
+        }),
+        "sums per cell",
+    );
+    let from_cells = cells.flat_map(move |cell| {
+        let currency = cell.currency;
+        let hour = cell.hour;
+        let live_groups = cell.live.then(|| {
+            [
+                GroupKey::Total,
+                GroupKey::PaymentMethod(cell.payment_method),
+                GroupKey::Currency(currency),
+                GroupKey::Hour(hour),
+                GroupKey::Day(Day::of(hour.start())),
+                GroupKey::Month(Month::of(hour.start())),
+            ]
+        });
+        std::iter::once(GroupKey::Status(cell.status))
+            .chain(live_groups.into_iter().flatten())
+            .filter(move |group| wants(group.kind()))
+            .map(move |group| (group, currency))
     });
 
-    // An order of an unknown customer or product counts under `unknown` until it arrives.
-    if wants(Kind::Segment) || wants(Kind::Country) {
-        parts.push(
-            left_join(
-                live.clone()
-                    .map(|order| (order.customer_id, order.currency)),
-                customers.map(|(id, customer)| {
-                    let segment = GroupKey::Segment(
-                        Gender::of(customer.gender.as_deref()),
-                        AgeBand::of(customer.age),
-                    );
-                    (
-                        id,
+    let mut parts = Vec::new();
+
+    // Sums per customer and per product, shared by their own groups and by the joins that find
+    // their segment, country and category.
+    if wants(Kind::Customer) || wants(Kind::Segment) || wants(Kind::Country) {
+        let by_customer = pre_aggregate(
+            live.clone()
+                .map(|order| (order.customer_id, order.currency)),
+            "live sums per customer",
+        );
+        if wants(Kind::Customer) {
+            parts.push(
+                by_customer
+                    .clone()
+                    .map(|(customer, currency)| (GroupKey::Customer(customer), currency)),
+            );
+        }
+        // An order of an unknown customer counts under `unknown` until the customer arrives.
+        if wants(Kind::Segment) || wants(Kind::Country) {
+            parts.push(
+                left_join(
+                    by_customer,
+                    customers.map(|(id, customer)| {
+                        let segment = GroupKey::Segment(
+                            Gender::of(customer.gender.as_deref()),
+                            AgeBand::of(customer.age),
+                        );
                         (
-                            segment,
-                            GroupKey::Country(dimension(customer.country.as_ref())),
-                        ),
-                    )
+                            id,
+                            (
+                                segment,
+                                GroupKey::Country(dimension(customer.country.as_ref())),
+                            ),
+                        )
+                    }),
+                    (
+                        GroupKey::Segment(Gender::Unknown, AgeBand::Unknown),
+                        GroupKey::Country(unknown()),
+                    ),
+                    "orders by customer",
+                )
+                .flat_map(move |(_, currency, (segment, country))| {
+                    [(segment, currency), (country, currency)]
+                        .into_iter()
+                        .filter(move |(group, _)| wants(group.kind()))
                 }),
-                (
-                    GroupKey::Segment(Gender::Unknown, AgeBand::Unknown),
-                    GroupKey::Country(unknown()),
-                ),
-                "orders by customer",
-            )
-            .flat_map(move |(_, currency, (segment, country))| {
-                [(segment, currency), (country, currency)]
-                    .into_iter()
-                    .filter(move |(group, _)| wants(group.kind()))
-            }),
-        );
+            );
+        }
     }
-    if wants(Kind::Category) {
-        parts.push(
-            left_join(
-                live.clone().map(|order| (order.product_id, order.currency)),
-                products.map(|(id, product)| {
-                    (id, GroupKey::Category(dimension(product.category.as_ref())))
-                }),
-                GroupKey::Category(unknown()),
-                "orders by product",
-            )
-            .map(|(_, currency, category)| (category, currency)),
+    if wants(Kind::Product) || wants(Kind::Category) {
+        let by_product = pre_aggregate(
+            live.clone().map(|order| (order.product_id, order.currency)),
+            "live sums per product",
         );
+        if wants(Kind::Product) {
+            parts.push(
+                by_product
+                    .clone()
+                    .map(|(product, currency)| (GroupKey::Product(product), currency)),
+            );
+        }
+        if wants(Kind::Category) {
+            parts.push(
+                left_join(
+                    by_product,
+                    products.map(|(id, product)| {
+                        (id, GroupKey::Category(dimension(product.category.as_ref())))
+                    }),
+                    GroupKey::Category(unknown()),
+                    "orders by product",
+                )
+                .map(|(_, currency, category)| (category, currency)),
+            );
+        }
     }
     if wants(Kind::RecentProduct) {
         parts.push(last_hour::recent_products(timestamps, live));
     }
 
-    // The orders of one batch that share a group collapse here, before any exchange; so do the
-    // left joins' `unknown` rows and their retractions.
-    let native = pre_aggregate(direct.concatenate(parts), "sums per group");
+    // The groups of one batch collapse here, before any exchange; so do the left joins'
+    // `unknown` rows and their retractions.
+    let native = pre_aggregate(from_cells.concatenate(parts), "sums per group");
 
     let rows = fx::convert(native, rates, config.base_currency).count_total();
     // Each row goes to its output once, instead of every output scanning every row.
@@ -204,6 +243,16 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
             _ => None,
         }),
     }
+}
+
+/// The keys of the groups an order determines by itself, with whether it is live.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct Cell {
+    live: bool,
+    status: Status,
+    payment_method: SmolStr,
+    currency: Currency,
+    hour: Hour,
 }
 
 /// Which group kinds the selected outputs need, by `Kind as usize`.

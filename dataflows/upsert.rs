@@ -2,22 +2,22 @@
 //! tombstone (`None`) deletes the key. Every input table of every analysis comes through here.
 //!
 //! ```text
-//!   (key, value or tombstone, time) --exchange by key--> per complete time: latest per key,
-//!        diffed against the key's current value --> (key, old) -1, (key, new) +1
+//!   (key, value or tombstone, time) --exchange by key--> per complete time, in arrival order:
+//!        each record diffed against its key's value --> (key, old) -1, (key, new) +1
 //!                                                  \-> records that changed nothing (duplicates)
 //! ```
 
+use std::collections::hash_map::Entry;
 use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::vec::{Filter, Map};
 
 use super::Time;
 use super::per_time::per_complete_time;
-use crate::model::Diff;
 
 /// A table under upsert: its current rows, and the records that left it as it was.
 pub struct Upserted<'s, T: Time, K: 'static, V: 'static> {
@@ -44,36 +44,40 @@ where
     // The current value of each key this worker owns. differential's `arrange_from_upsert` would
     // keep the same in an arrangement, but nothing downstream reads it by key, and a map costs a
     // lookup per record instead of a heap, a batch and its merges.
-    let mut current: HashMap<K, V> = HashMap::new();
+    let mut current: HashMap<K, V> = HashMap::default();
     // `None` rows carry the number of duplicates of the time, so both outputs share one buffer.
     let changes = per_complete_time(
         upserts,
         Exchange::new(|(key, _, _): &(K, Option<V>, T)| key.hashed().into()),
         &format!("upsert {name}"),
         |(_, _, time)| time.clone(),
+        |records: &mut Vec<_>, record| records.push(record),
         move |time, records, out| {
-            // The value each touched key had before this time, to diff against at the end.
-            let mut before: HashMap<K, Option<V>> = HashMap::with_capacity(records.len());
+            // Each record is diffed against its key's value just before it: a key written twice
+            // in one time retracts its first value again, and consolidation downstream nets it.
             let mut duplicates = 0;
             for (key, value, _) in records {
-                let previous = match value {
-                    Some(value) => current.insert(key.clone(), value),
-                    None => current.remove(&key),
-                };
-                // The key now holds the record's value (or nothing, for a tombstone).
-                duplicates += Diff::from(previous.as_ref() == current.get(&key));
-                before.entry(key).or_insert(previous);
-            }
-            for (key, previous) in before {
-                let now = current.get(&key);
-                if previous.as_ref() == now {
-                    continue;
-                }
-                if let Some(now) = now {
-                    out.push((Some((key.clone(), now.clone())), time.clone(), 1));
-                }
-                if let Some(previous) = previous {
-                    out.push((Some((key, previous)), time.clone(), -1));
+                match value {
+                    Some(value) => match current.entry(key) {
+                        Entry::Occupied(mut slot) => {
+                            if *slot.get() == value {
+                                duplicates += 1;
+                                continue;
+                            }
+                            out.push((Some((slot.key().clone(), value.clone())), time.clone(), 1));
+                            let previous = slot.insert(value);
+                            out.push((Some((slot.key().clone(), previous)), time.clone(), -1));
+                        }
+                        Entry::Vacant(slot) => {
+                            out.push((Some((slot.key().clone(), value.clone())), time.clone(), 1));
+                            slot.insert(value);
+                        }
+                    },
+                    // A tombstone of an absent key changes nothing either.
+                    None => match current.remove_entry(&key) {
+                        Some(previous) => out.push((Some(previous), time.clone(), -1)),
+                        None => duplicates += 1,
+                    },
                 }
             }
             if duplicates > 0 {
@@ -101,6 +105,7 @@ mod tests {
     use timely::dataflow::operators::{Input, Inspect, Probe};
 
     use super::*;
+    use crate::model::Diff;
 
     const KEYS: u64 = 4;
     const RECORDS: u64 = 40_000;
@@ -139,7 +144,7 @@ mod tests {
         })
         .expect("workers ran");
 
-        let mut counts: HashMap<(u64, u64), Diff> = HashMap::new();
+        let mut counts: HashMap<(u64, u64), Diff> = HashMap::default();
         for ((key, value), time, diff) in rows.lock().expect("not poisoned").iter() {
             if *time == 0 && *key < KEYS {
                 *counts.entry((*key, *value)).or_default() += diff;

@@ -461,6 +461,11 @@ impl Hour {
         Hour(ts.div_euclid(HOUR_MS))
     }
 
+    /// Its first millisecond: every instant of an hour has the hour's day and month.
+    pub fn start(self) -> EventTime {
+        self.0 * HOUR_MS
+    }
+
     /// `2026-11-22T10:00:00Z`
     pub fn label(self) -> String {
         utc(self.0 * HOUR_MS)
