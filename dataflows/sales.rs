@@ -66,14 +66,26 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
 
     // The keys an order determines by itself, summed per cell of them before they are spread
     // over the groups: a batch has few cells and many orders. A late order lands in its own hour.
+    let cell_kinds = [
+        Kind::Status,
+        Kind::Total,
+        Kind::PaymentMethod,
+        Kind::Currency,
+        Kind::Hour,
+        Kind::Day,
+        Kind::Month,
+    ];
+    let any_cell_kind = cell_kinds.into_iter().any(wants);
     let cells = pre_aggregate(
-        all_orders.map(|(live, order)| Cell {
-            live,
-            status: order.status,
-            payment_method: dimension(order.payment_method.as_ref()),
-            currency: order.currency,
-            hour: Hour::of(order.ts),
-        }),
+        all_orders
+            .filter(move |_| any_cell_kind)
+            .map(|(live, order)| Cell {
+                live,
+                status: order.status,
+                payment_method: dimension(order.payment_method.as_ref()),
+                currency: order.currency,
+                hour: Hour::of(order.ts),
+            }),
         "sums per cell",
     );
     let from_cells = cells.flat_map(move |cell| {
