@@ -68,16 +68,14 @@ impl Inputs {
         }
     }
 
-    /// Every analysis over these inputs, encoded as output rows; with `after`, only the changes
-    /// at later times.
+    /// Every analysis over these inputs, encoded as output rows.
     pub fn encoded_outputs<'s>(
         &mut self,
         scope: Scope<'s, Time>,
         config: &AnalysisConfig,
         input_names: &InputNames,
-        after: Option<Time>,
     ) -> VecCollection<'s, Time, EncodedRow> {
-        encode(analyses(self.tables(scope), config), input_names, after)
+        encode(analyses(self.tables(scope), config), input_names)
     }
 
     /// Feeds one change at the current time.

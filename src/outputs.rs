@@ -3,8 +3,7 @@
 //! Encoding happens inside the dataflow, on the worker that owns the row, so the sink (or the
 //! in-process runner) only moves bytes.
 
-use differential_dataflow::{AsCollection, VecCollection};
-use timely::dataflow::operators::vec::Filter;
+use differential_dataflow::VecCollection;
 use timely::progress::Timestamp;
 
 use crate::codecs::rows;
@@ -23,11 +22,10 @@ pub fn default_input_names() -> InputNames {
     InputTopic::ALL.map(|topic| topic.default_name().to_string())
 }
 
-/// Every view's rows, encoded; with `after`, only their changes at later times.
+/// Every view's rows, encoded.
 pub fn encode<'s, T: Timestamp>(
     views: Views<'s, T>,
     input_names: &InputNames,
-    after: Option<T>,
 ) -> VecCollection<'s, T, EncodedRow> {
     let s = views.sales;
     let t = views.top;
@@ -41,7 +39,7 @@ pub fn encode<'s, T: Timestamp>(
     let top =
         |topic: OutputTopic| move |(id, row): (ProductId, TopRow)| encode_top(topic, &id, &row);
     let parts = [
-        changes_after(s.sales_total, &after).map(|((), f)| {
+        s.sales_total.map(|((), f)| {
             let fields = [("scope", "all")];
             (
                 OutputTopic::SalesTotal,
@@ -49,10 +47,10 @@ pub fn encode<'s, T: Timestamp>(
                 rows::sales(&fields, &f),
             )
         }),
-        changes_after(s.sales_by_category, &after)
+        s.sales_by_category
             .map(|(c, f)| (c.to_string(), f))
             .map(sales(OutputTopic::SalesByCategory, "category")),
-        changes_after(s.sales_by_segment, &after).map(|((gender, band), f)| {
+        s.sales_by_segment.map(|((gender, band), f)| {
             let fields = [("gender", gender.as_str()), ("age_band", band.as_str())];
             (
                 OutputTopic::SalesBySegment,
@@ -60,13 +58,13 @@ pub fn encode<'s, T: Timestamp>(
                 rows::sales(&fields, &f),
             )
         }),
-        changes_after(s.sales_by_country, &after)
+        s.sales_by_country
             .map(|(c, f)| (c.to_string(), f))
             .map(sales(OutputTopic::SalesByCountry, "country")),
-        changes_after(s.sales_by_payment_method, &after)
+        s.sales_by_payment_method
             .map(|(p, f)| (p.to_string(), f))
             .map(sales(OutputTopic::SalesByPaymentMethod, "payment_method")),
-        changes_after(s.sales_by_currency, &after).map(|(c, f)| {
+        s.sales_by_currency.map(|(c, f)| {
             let fields = [("currency", c.as_str())];
             (
                 OutputTopic::SalesByCurrency,
@@ -74,19 +72,19 @@ pub fn encode<'s, T: Timestamp>(
                 rows::sales_in_currency(&fields, &f),
             )
         }),
-        changes_after(s.sales_by_hour, &after)
+        s.sales_by_hour
             .map(|(h, f)| (h.label(), f))
             .map(sales(OutputTopic::SalesByHour, "hour")),
-        changes_after(s.sales_by_day, &after)
+        s.sales_by_day
             .map(|(d, f)| (d.label(), f))
             .map(sales(OutputTopic::SalesByDay, "day")),
-        changes_after(s.sales_by_month, &after)
+        s.sales_by_month
             .map(|(m, f)| (m.label(), f))
             .map(sales(OutputTopic::SalesByMonth, "month")),
-        changes_after(s.sales_by_customer, &after)
+        s.sales_by_customer
             .map(|(c, f)| (c.to_string(), f))
             .map(sales(OutputTopic::SalesByCustomer, "customer_id")),
-        changes_after(s.orders_by_status, &after).map(|(status, f)| {
+        s.orders_by_status.map(|(status, f)| {
             let fields = [("status", status.as_str())];
             (
                 OutputTopic::OrdersByStatus,
@@ -94,11 +92,13 @@ pub fn encode<'s, T: Timestamp>(
                 rows::status(&fields, &f),
             )
         }),
-        changes_after(t.top_products_by_units, &after).map(top(OutputTopic::TopProductsByUnits)),
-        changes_after(t.top_products_by_revenue, &after)
+        t.top_products_by_units
+            .map(top(OutputTopic::TopProductsByUnits)),
+        t.top_products_by_revenue
             .map(top(OutputTopic::TopProductsByRevenue)),
-        changes_after(t.top_products_last_hour, &after).map(top(OutputTopic::TopProductsLastHour)),
-        changes_after(views.stock_levels, &after).map(|(id, level)| {
+        t.top_products_last_hour
+            .map(top(OutputTopic::TopProductsLastHour)),
+        views.stock_levels.map(|(id, level)| {
             let fields = [("product_id", id.as_str())];
             (
                 OutputTopic::StockLevels,
@@ -106,7 +106,7 @@ pub fn encode<'s, T: Timestamp>(
                 rows::stock_level(&fields, &level),
             )
         }),
-        changes_after(views.alerts, &after).map(|alert| {
+        views.alerts.map(|alert| {
             let fields = [
                 ("rule", alert.rule.as_str()),
                 ("subject", alert.subject.as_str()),
@@ -117,7 +117,7 @@ pub fn encode<'s, T: Timestamp>(
                 rows::alert(&fields, &alert),
             )
         }),
-        changes_after(views.data_quality, &after).map(move |(topic, quality)| {
+        views.data_quality.map(move |(topic, quality)| {
             let fields = [("source_topic", names[topic as usize].as_str())];
             (
                 OutputTopic::DataQuality,
@@ -158,21 +158,6 @@ pub fn topics<'s, T: Timestamp>(views: Views<'s, T>) -> VecCollection<'s, T, Out
     ];
     let [first, rest @ ..] = parts;
     first.concatenate(rest)
-}
-
-/// The changes of `rows` at times after `after`, or all of them. A restart's replay rebuilds the
-/// state the previous run already wrote: its changes need no encoding unless some are repaired.
-fn changes_after<'s, T: Timestamp, D: differential_dataflow::Data>(
-    rows: VecCollection<'s, T, D>,
-    after: &Option<T>,
-) -> VecCollection<'s, T, D> {
-    match after.clone() {
-        None => rows,
-        Some(after) => rows
-            .inner
-            .filter(move |(_, time, _)| !time.less_equal(&after))
-            .as_collection(),
-    }
 }
 
 fn encode_top(topic: OutputTopic, id: &ProductId, row: &TopRow) -> EncodedRow {
