@@ -415,10 +415,7 @@ def test_killing_one_process_stops_the_rest_and_a_restart_resumes(
         trickle.halt.set()
         trickle.join(30)
         cluster.kill()
-    assert trickle.failure is None, f"trickle producer failed: {trickle.failure!r}"
-    assert not trickle.errors, trickle.errors[:5]
-    records = initial + trickle.records
-    assert all(r.offset >= 0 for r in records), "some input records were not acknowledged"
+    records = trickle.delivered(initial)
     # A transaction the killed cluster left open stays open until the restart aborts it.
     at_crash = harness.read_all(brokers, prefix, settle=5, open_ok=True)
     after_crash = harness.last_progress(at_crash[PROGRESS], job)

@@ -246,6 +246,14 @@ class Trickle(threading.Thread):
         finally:
             self.producer.flush(30)
 
+    def delivered(self, before: list[Rec]) -> list[Rec]:
+        """`before` and every record sent since, once halted; asserts each was acknowledged."""
+        assert self.failure is None, f"trickle producer failed: {self.failure!r}"
+        assert not self.errors, self.errors[:5]
+        records = before + self.records
+        assert all(r.offset >= 0 for r in records), "some input records were not acknowledged"
+        return records
+
 
 def test_sigterm_stops_cleanly_at_a_consistent_instant(brokers, salesflow_bin, base_seed, prefix,
                                                        tmp_path):
@@ -276,10 +284,7 @@ def test_sigterm_stops_cleanly_at_a_consistent_instant(brokers, salesflow_bin, b
     assert code is not None, f"the job did not exit within 30 s of SIGTERM:\n{log[-3000:]}"
     assert code == 0, f"the job exited {code} after SIGTERM:\n{log[-3000:]}"
     print(f"job stopped {took:.2f}s after SIGTERM")
-    assert trickle.failure is None, f"trickle producer failed: {trickle.failure!r}"
-    assert not trickle.errors, trickle.errors[:5]
-    records = initial + trickle.records
-    assert all(r.offset >= 0 for r in records), "some input records were not acknowledged"
+    records = trickle.delivered(initial)
 
     outputs = harness.read_all(brokers, prefix)
     progress = harness.last_progress(outputs[PROGRESS])
