@@ -68,14 +68,16 @@ impl Inputs {
         }
     }
 
-    /// Every analysis over these inputs, encoded as output rows.
+    /// Every analysis over these inputs, encoded as output rows; with `after`, only the changes
+    /// at later times.
     pub fn encoded_outputs<'s>(
         &mut self,
         scope: Scope<'s, Time>,
         config: &AnalysisConfig,
         input_names: &InputNames,
+        after: Option<Time>,
     ) -> VecCollection<'s, Time, EncodedRow> {
-        encode(analyses(self.tables(scope), config), input_names)
+        encode(analyses(self.tables(scope), config), input_names, after)
     }
 
     /// Feeds one change at the current time.

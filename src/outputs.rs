@@ -3,7 +3,8 @@
 //! Encoding happens inside the dataflow, on the worker that owns the row, so the sink (or the
 //! in-process runner) only moves bytes.
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, VecCollection};
+use timely::dataflow::operators::vec::Filter;
 use timely::progress::Timestamp;
 
 use crate::codecs::rows;
@@ -22,10 +23,11 @@ pub fn default_input_names() -> InputNames {
     InputTopic::ALL.map(|topic| topic.default_name().to_string())
 }
 
-/// Every view's rows, encoded.
+/// Every view's rows, encoded; with `after`, only their changes at later times.
 pub fn encode<'s, T: Timestamp>(
     views: Views<'s, T>,
     input_names: &InputNames,
+    after: Option<T>,
 ) -> VecCollection<'s, T, EncodedRow> {
     let s = views.sales;
     let t = views.top;
@@ -39,7 +41,7 @@ pub fn encode<'s, T: Timestamp>(
     let top =
         |topic: OutputTopic| move |(id, row): (ProductId, TopRow)| encode_top(topic, &id, &row);
     let parts = [
-        s.sales_total.map(|((), f)| {
+        changes_after(s.sales_total, &after).map(|((), f)| {
             let fields = [("scope", "all")];
             (
                 OutputTopic::SalesTotal,
@@ -47,10 +49,10 @@ pub fn encode<'s, T: Timestamp>(
                 rows::sales(&fields, &f),
             )
         }),
-        s.sales_by_category
+        changes_after(s.sales_by_category, &after)
             .map(|(c, f)| (c.to_string(), f))
             .map(sales(OutputTopic::SalesByCategory, "category")),
-        s.sales_by_segment.map(|((gender, band), f)| {
+        changes_after(s.sales_by_segment, &after).map(|((gender, band), f)| {
             let fields = [("gender", gender.as_str()), ("age_band", band.as_str())];
             (
                 OutputTopic::SalesBySegment,
@@ -58,13 +60,13 @@ pub fn encode<'s, T: Timestamp>(
                 rows::sales(&fields, &f),
             )
         }),
-        s.sales_by_country
+        changes_after(s.sales_by_country, &after)
             .map(|(c, f)| (c.to_string(), f))
             .map(sales(OutputTopic::SalesByCountry, "country")),
-        s.sales_by_payment_method
+        changes_after(s.sales_by_payment_method, &after)
             .map(|(p, f)| (p.to_string(), f))
             .map(sales(OutputTopic::SalesByPaymentMethod, "payment_method")),
-        s.sales_by_currency.map(|(c, f)| {
+        changes_after(s.sales_by_currency, &after).map(|(c, f)| {
             let fields = [("currency", c.as_str())];
             (
                 OutputTopic::SalesByCurrency,
@@ -72,19 +74,19 @@ pub fn encode<'s, T: Timestamp>(
                 rows::sales_in_currency(&fields, &f),
             )
         }),
-        s.sales_by_hour
+        changes_after(s.sales_by_hour, &after)
             .map(|(h, f)| (h.label(), f))
             .map(sales(OutputTopic::SalesByHour, "hour")),
-        s.sales_by_day
+        changes_after(s.sales_by_day, &after)
             .map(|(d, f)| (d.label(), f))
             .map(sales(OutputTopic::SalesByDay, "day")),
-        s.sales_by_month
+        changes_after(s.sales_by_month, &after)
             .map(|(m, f)| (m.label(), f))
             .map(sales(OutputTopic::SalesByMonth, "month")),
-        s.sales_by_customer
+        changes_after(s.sales_by_customer, &after)
             .map(|(c, f)| (c.to_string(), f))
             .map(sales(OutputTopic::SalesByCustomer, "customer_id")),
-        s.orders_by_status.map(|(status, f)| {
+        changes_after(s.orders_by_status, &after).map(|(status, f)| {
             let fields = [("status", status.as_str())];
             (
                 OutputTopic::OrdersByStatus,
@@ -92,13 +94,11 @@ pub fn encode<'s, T: Timestamp>(
                 rows::status(&fields, &f),
             )
         }),
-        t.top_products_by_units
-            .map(top(OutputTopic::TopProductsByUnits)),
-        t.top_products_by_revenue
+        changes_after(t.top_products_by_units, &after).map(top(OutputTopic::TopProductsByUnits)),
+        changes_after(t.top_products_by_revenue, &after)
             .map(top(OutputTopic::TopProductsByRevenue)),
-        t.top_products_last_hour
-            .map(top(OutputTopic::TopProductsLastHour)),
-        views.stock_levels.map(|(id, level)| {
+        changes_after(t.top_products_last_hour, &after).map(top(OutputTopic::TopProductsLastHour)),
+        changes_after(views.stock_levels, &after).map(|(id, level)| {
             let fields = [("product_id", id.as_str())];
             (
                 OutputTopic::StockLevels,
@@ -106,7 +106,7 @@ pub fn encode<'s, T: Timestamp>(
                 rows::stock_level(&fields, &level),
             )
         }),
-        views.alerts.map(|alert| {
+        changes_after(views.alerts, &after).map(|alert| {
             let fields = [
                 ("rule", alert.rule.as_str()),
                 ("subject", alert.subject.as_str()),
@@ -117,7 +117,7 @@ pub fn encode<'s, T: Timestamp>(
                 rows::alert(&fields, &alert),
             )
         }),
-        views.data_quality.map(move |(topic, quality)| {
+        changes_after(views.data_quality, &after).map(move |(topic, quality)| {
             let fields = [("source_topic", names[topic as usize].as_str())];
             (
                 OutputTopic::DataQuality,
@@ -158,6 +158,21 @@ pub fn topics<'s, T: Timestamp>(views: Views<'s, T>) -> VecCollection<'s, T, Out
     ];
     let [first, rest @ ..] = parts;
     first.concatenate(rest)
+}
+
+/// The changes of `rows` at times after `after`, or all of them. A restart's replay rebuilds the
+/// state the previous run already wrote: its changes need no encoding unless some are repaired.
+fn changes_after<'s, T: Timestamp, D: differential_dataflow::Data>(
+    rows: VecCollection<'s, T, D>,
+    after: &Option<T>,
+) -> VecCollection<'s, T, D> {
+    match after.clone() {
+        None => rows,
+        Some(after) => rows
+            .inner
+            .filter(move |(_, time, _)| !time.less_equal(&after))
+            .as_collection(),
+    }
 }
 
 fn encode_top(topic: OutputTopic, id: &ProductId, row: &TopRow) -> EncodedRow {

@@ -156,7 +156,7 @@ pub fn run(config: &RunConfig, steps: Vec<Vec<RawRecord>>) -> RunOutput {
             let sink = Rc::clone(&collected);
             if collect {
                 let (probe, _) = inputs
-                    .encoded_outputs(scope, &analysis, &input_names)
+                    .encoded_outputs(scope, &analysis, &input_names, None)
                     .inspect(
                         move |((topic, key, value), time, diff): &(EncodedRow, Time, Diff)| {
                             let mut out = sink.borrow_mut();

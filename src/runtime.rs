@@ -217,6 +217,8 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
     // Worker 0 takes the writer's ends; the closure below runs once per worker.
     let channels = Mutex::new(channels);
     let resume_time = resume.as_ref().map(|r| r.time);
+    // The sink writes nothing of the replay unless it repairs some key: then skip encoding it.
+    let replay_unwritten = resume_time.filter(|_| sink_config.written_after_resume.is_empty());
     let config = Arc::new(config);
     let worker_config = Arc::clone(&config);
     let worker_stop = Arc::clone(&stop);
@@ -244,7 +246,7 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         }
         let committed = worker.dataflow::<Time, _, _>(|scope| {
             let rows = inputs
-                .encoded_outputs(scope, &analysis, &input_names)
+                .encoded_outputs(scope, &analysis, &input_names, replay_unwritten)
                 .concat(scope.input_from(&mut dead_letters).as_collection());
             sink(
                 rows,
