@@ -220,7 +220,9 @@ pub fn read_range(
     ends.retain(|(topic, partition), end| *end > start(topic, *partition));
     let mut last_seen = Instant::now();
     while !ends.is_empty() {
-        match consumer.poll(Duration::from_millis(50)) {
+        // Short: a transaction's marker ends a partition without a record, and only an empty
+        // poll looks at the positions that tell.
+        match consumer.poll(Duration::from_millis(5)) {
             Some(message) => {
                 let message = message.context("while reading to the end offsets")?;
                 forget_if_last(&mut ends, &message);

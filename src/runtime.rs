@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -157,7 +158,7 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
         None
     };
     let resume = resume_point(&kafka, &config, &stop)?;
-    let partitions = input_partitions(&kafka, &config, resume.as_ref(), &stop)?;
+    let (partitions, retention_check) = input_partitions(&kafka, &config, resume.as_ref(), &stop)?;
     // The writing process knows what is committed: it feeds the dashboard and measures lag.
     if let (Some(dashboard), true) = (&dashboard, writes) {
         if let Some(progress) = &resume {
@@ -425,6 +426,11 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             summary.counts.entry(topic).or_default().add(&c);
         }
     }
+    if let Some(check) = retention_check {
+        check
+            .join()
+            .map_err(|_| anyhow::anyhow!("the retention check panicked"))?;
+    }
     drop(embedded);
     if let Some(traffic) = traffic {
         let consumed: u64 = summary.counts.values().map(|c| c.consumed).sum();
@@ -532,13 +538,14 @@ fn resume_point(
     Ok(resume)
 }
 
-/// Every partition of every input topic, with its end offset now.
+/// Every partition of every input topic, with its end offset now; and the check of their
+/// retention, which runs meanwhile.
 fn input_partitions(
     kafka: &Kafka,
     config: &Config,
     resume: Option<&Progress>,
     stop: &AtomicBool,
-) -> anyhow::Result<Vec<PartitionAssignment>> {
+) -> anyhow::Result<(Vec<PartitionAssignment>, Option<JoinHandle<()>>)> {
     let consumer = kafka.consumer(&config.job)?;
     let mut all = Vec::new();
     let mut existing = Vec::new();
@@ -568,11 +575,13 @@ fn input_partitions(
             ),
         }
     }
-    // The embedded broker keeps everything and describes no configuration.
-    if config.brokers.is_some() && !config.brokers_embedded {
-        warn_if_retention_deletes(kafka, &existing);
-    }
-    Ok(all)
+    // The embedded broker keeps everything and describes no configuration. The check only
+    // warns, so it does not hold up the start (an admin client takes ~0.2 s to ask and close).
+    let retention_check = (config.brokers.is_some() && !config.brokers_embedded).then(|| {
+        let kafka = kafka.clone();
+        std::thread::spawn(move || warn_if_retention_deletes(&kafka, &existing))
+    });
+    Ok((all, retention_check))
 }
 
 fn now_ms() -> u64 {

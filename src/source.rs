@@ -87,7 +87,10 @@ impl Reader {
         let consumer = kafka.consumer(group)?;
         let mut list = TopicPartitionList::new();
         for p in &assigned {
-            list.add_partition_offset(&p.name, p.partition, Offset::Beginning)
+            // Every input is read from offset 0 (`input_partitions` refuses a topic whose first
+            // records were deleted). `Beginning` would first ask the broker where that is, and
+            // a new consumer waits ~0.5 s before it asks.
+            list.add_partition_offset(&p.name, p.partition, Offset::Offset(0))
                 .map_err(KafkaSetupError::Client)?;
         }
         consumer.assign(&list).map_err(KafkaSetupError::Client)?;
