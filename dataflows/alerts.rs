@@ -13,8 +13,8 @@ use super::Time;
 use super::fx::{bucket_of, spread};
 use super::stock::StockLevel;
 use crate::model::{
-    Currency, CustomerId, EventTime, Id, Money, Order, OrderId, ProductId, Rate, ReadingOrder,
-    format_cents, millis_label, seconds_label,
+    Currency, CustomerId, EventTime, Id, Money, OrderId, ProductId, Rate, ReadingOrder,
+    SharedOrder, format_cents, millis_label, seconds_label,
 };
 
 /// A burst alert lists at most this many of its orders (the first in reading order).
@@ -67,7 +67,7 @@ pub type Finding = (SmolStr, String, Vec<(SmolStr, Fact)>);
 
 /// What the rules may look at.
 pub struct Evidence<'s, T: Time> {
-    pub live: VecCollection<'s, T, (OrderId, Order)>,
+    pub live: VecCollection<'s, T, (OrderId, SharedOrder)>,
     pub rates: VecCollection<'s, T, (Currency, Rate)>,
     pub base_currency: Currency,
     pub stock: VecCollection<'s, T, (ProductId, StockLevel)>,
@@ -130,7 +130,12 @@ fn high_value_order<'s, T: Time>(
         let amount = order.native_value();
         (
             order.currency,
-            (id, order.customer_id, order.product_id, amount),
+            (
+                id,
+                order.customer_id.clone(),
+                order.product_id.clone(),
+                amount,
+            ),
         )
     });
     // Orders in the base currency are judged alone; only the others need the current rate.
@@ -161,7 +166,7 @@ fn ip_burst<'s, T: Time>(
     thresholds: &AlertRules,
 ) -> VecCollection<'s, T, Finding> {
     let orders = evidence.live.clone().flat_map(|(id, order)| {
-        let ip = order.ip.filter(|ip| !ip.is_empty())?;
+        let ip = order.ip.clone().filter(|ip| !ip.is_empty())?;
         Some(((ip, order.ts), id))
     });
     burst(orders, "ip", thresholds.ip_burst, thresholds.bucket_ms)

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Time;
 use super::groups::GroupKey;
-use crate::model::{Currency, EventTime, Figures, Hour, Order};
+use crate::model::{Currency, EventTime, Figures, Hour, SharedOrder};
 
 const SECOND_MS: EventTime = 1_000;
 const SECONDS_PER_MINUTE: EventTime = 60;
@@ -17,12 +17,12 @@ const MINUTES_PER_DAY: EventTime = 1_440;
 /// `(RecentProduct(product), currency)` with the figures of each live order of the latest hour.
 pub fn recent_products<'s, T: Time>(
     timestamps: VecCollection<'s, T, EventTime>,
-    live: VecCollection<'s, T, Order, Figures>,
+    live: VecCollection<'s, T, SharedOrder, Figures>,
 ) -> VecCollection<'s, T, (GroupKey, Currency), Figures> {
     live.map(|order| {
         (
             order.ts.div_euclid(SECOND_MS),
-            (order.ts, order.product_id, order.currency),
+            (order.ts, order.product_id.clone(), order.currency),
         )
     })
     .arrange_by_key_named("live orders by second")

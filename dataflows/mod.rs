@@ -36,8 +36,8 @@ use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use crate::model::{
-    Currency, Customer, CustomerId, InputTopic, Order, OrderId, OutputTopic, Product, ProductId,
-    Rate, StockCount,
+    Currency, Customer, CustomerId, InputTopic, OrderId, OutputTopic, Product, ProductId, Rate,
+    SharedOrder, StockCount,
 };
 
 pub use alerts::{Alert, AlertRules, Fact};
@@ -52,7 +52,7 @@ impl<T: Timestamp + Lattice + TotalOrder + differential_dataflow::ExchangeData> 
 
 /// The current input tables, after upsert, and what was counted on the way in.
 pub struct Tables<'s, T: Timestamp> {
-    pub orders: VecCollection<'s, T, (OrderId, Order)>,
+    pub orders: VecCollection<'s, T, (OrderId, SharedOrder)>,
     pub customers: VecCollection<'s, T, (CustomerId, Customer)>,
     pub products: VecCollection<'s, T, (ProductId, Product)>,
     pub rates: VecCollection<'s, T, (Currency, Rate)>,

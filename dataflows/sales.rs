@@ -81,7 +81,7 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
             .filter(move |_| any_cell_kind)
             .map(|(live, order)| Cell {
                 live,
-                status: order.status,
+                status: order.status.clone(),
                 payment_method: dimension(order.payment_method.as_ref()),
                 currency: order.currency,
                 hour: Hour::of(order.ts),
@@ -114,7 +114,7 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
     if wants(Kind::Customer) || wants(Kind::Segment) || wants(Kind::Country) {
         let by_customer = pre_aggregate(
             live.clone()
-                .map(|order| (order.customer_id, order.currency)),
+                .map(|order| (order.customer_id.clone(), order.currency)),
             "live sums per customer",
         );
         if wants(Kind::Customer) {
@@ -158,7 +158,8 @@ pub fn sales_by<'s, T: Time>(tables: Tables<'s, T>, config: &AnalysisConfig) -> 
     }
     if wants(Kind::Product) || wants(Kind::Category) {
         let by_product = pre_aggregate(
-            live.clone().map(|order| (order.product_id, order.currency)),
+            live.clone()
+                .map(|order| (order.product_id.clone(), order.currency)),
             "live sums per product",
         );
         if wants(Kind::Product) {

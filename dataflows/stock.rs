@@ -13,8 +13,7 @@ use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
 use super::Time;
-use super::per_time::pre_aggregate;
-use crate::model::{Diff, EventTime, Order, OrderId, ProductId, StockCount};
+use crate::model::{Diff, EventTime, OrderId, ProductId, SharedOrder, StockCount};
 
 /// One `stock_levels` row.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -37,14 +36,12 @@ enum Part {
 
 /// The stock level of every product that has a stock count.
 pub fn stock_levels<'s, T: Time>(
-    live: VecCollection<'s, T, (OrderId, Order)>,
+    live: VecCollection<'s, T, (OrderId, SharedOrder)>,
     counts: VecCollection<'s, T, (ProductId, StockCount)>,
 ) -> VecCollection<'s, T, (ProductId, StockLevel)> {
-    // Orders of one product at one instant are one update, whatever their number.
-    let units = pre_aggregate(
-        live.explode(|(_, order)| Some(((order.product_id, order.ts), order.quantity as Diff))),
-        "units by product and ts",
-    );
+    // Not summed before the arrangement: orders rarely share a product and a `ts`.
+    let units = live
+        .explode(|(_, order)| Some(((order.product_id.clone(), order.ts), order.quantity as Diff)));
     let sold = units
         .arrange_by_key_named("stock: units by product")
         .join_core(

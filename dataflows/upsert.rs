@@ -14,7 +14,7 @@ use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection}
 use foldhash::HashMap;
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::vec::{Filter, Map};
+use timely::dataflow::operators::vec::{Map, Partition};
 
 use super::Time;
 use super::per_time::per_complete_time;
@@ -85,13 +85,17 @@ where
             }
         },
     );
+    // Split by moving each update to its part: a second reader of `changes` would get a copy of
+    // every row.
+    let [rows, duplicates]: [_; 2] = changes
+        .partition(2, |update| (u64::from(update.0.is_none()), update))
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("partition makes as many parts as asked"));
     Upserted {
-        current: changes
-            .clone()
+        current: rows
             .flat_map(|(row, time, diff)| row.map(|row| (row, time, diff)))
             .as_collection(),
-        duplicates: changes
-            .filter(|(row, _, _)| row.is_none())
+        duplicates: duplicates
             .map(|(_, time, count)| ((), time, count))
             .as_collection(),
     }

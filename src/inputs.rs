@@ -1,14 +1,16 @@
 //! The job's upsert inputs and how a change enters them; shared by the Kafka job and the
 //! in-process runner, so both build exactly the same dataflow.
 
+use std::sync::Arc;
+
 use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::operators::Input;
 use timely::dataflow::{InputHandleVec, Scope};
 
 use crate::dataflows::{self, AnalysisConfig, Counter, analyses, upsert};
 use crate::model::{
-    Change, Currency, Customer, CustomerId, Diff, InputTopic, Order, OrderId, Product, ProductId,
-    Rate, StockCount,
+    Change, Currency, Customer, CustomerId, Diff, InputTopic, OrderId, Product, ProductId, Rate,
+    SharedOrder, StockCount,
 };
 use crate::outputs::{EncodedRow, InputNames, encode};
 
@@ -17,7 +19,7 @@ pub type Time = u64;
 
 /// One input handle per upserted table.
 pub struct Inputs {
-    orders: InputHandleVec<Time, (OrderId, Option<Order>, Time)>,
+    orders: InputHandleVec<Time, (OrderId, Option<SharedOrder>, Time)>,
     customers: InputHandleVec<Time, (CustomerId, Option<Customer>, Time)>,
     products: InputHandleVec<Time, (ProductId, Option<Product>, Time)>,
     rates: InputHandleVec<Time, (Currency, Option<Rate>, Time)>,
@@ -89,7 +91,7 @@ impl Inputs {
     /// records it has already bound to a time while newer ones arrive).
     pub fn send_at(&mut self, change: Change, time: Time) {
         match change {
-            Change::Order(id, order) => self.orders.send((id, order, time)),
+            Change::Order(id, order) => self.orders.send((id, order.map(Arc::new), time)),
             Change::Customer(id, customer) => self.customers.send((id, customer, time)),
             Change::Product(id, product) => self.products.send((id, product, time)),
             Change::Rate(currency, rate) => self.rates.send((currency, rate, time)),

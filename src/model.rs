@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
@@ -296,6 +297,10 @@ pub struct Order {
     pub payment_method: Option<SmolStr>,
     pub ip: Option<SmolStr>,
 }
+
+/// An order as the analyses pass it around. Every analysis reads the live orders, and timely
+/// hands each extra reader of a stream its own copy: a copy of this is a pointer, not the order.
+pub type SharedOrder = Arc<Order>;
 
 impl Order {
     /// Quantity x unit price, in the order's currency.
