@@ -449,7 +449,11 @@ pub struct RunArgs {
 
     /// A restart replays this many input records per worker at one logical time, then the next:
     /// fewer use less memory while the state is rebuilt, more rebuild it in less CPU time.
-    #[arg(long, env = "SALESFLOW_REPLAY_STEP_RECORDS", default_value_t = 300_000)]
+    #[arg(
+        long,
+        env = "SALESFLOW_REPLAY_STEP_RECORDS",
+        default_value_t = 1_000_000
+    )]
     pub replay_step_records: u64,
 
     /// Partitions of output topics the job creates.
