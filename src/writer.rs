@@ -25,7 +25,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Delivery;
 use crate::dashboard::Dashboard;
@@ -173,6 +173,11 @@ impl Writer {
             // How long a transaction left open by a killed instance holds back read_committed
             // consumers, unless a new instance starts first and aborts it at once.
             client.set("transaction.timeout.ms", "60000");
+            // Connect to every broker at once rather than when first needed: the transaction
+            // coordinator is looked up through one (see `connect` below).
+            if client.get("enable.sparse.connections").is_none() {
+                client.set("enable.sparse.connections", "false");
+            }
         }
         let producer: BaseProducer<Deliveries> = client
             .create_with_context(Deliveries::default())
@@ -186,6 +191,15 @@ impl Writer {
             config,
         };
         if writer.config.delivery == Delivery::ExactlyOnce {
+            // librdkafka looks the coordinator up through a broker it learned from metadata; one
+            // not connected yet makes `init_transactions` retry only after 500 ms. Asking for
+            // metadata first connects it. Only a warm-up: `init_transactions` reports a broker
+            // that does not answer.
+            if let Err(error) =
+                (writer.producer.client()).fetch_metadata(Some(&writer.config.progress_topic), WAIT)
+            {
+                debug!(%error, "metadata before registering the transactional id");
+            }
             writer.retry_while_unreachable("registering the transactional id", stop, |p| {
                 p.init_transactions(WAIT)
             })?;
