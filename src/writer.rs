@@ -195,8 +195,11 @@ impl Writer {
             // not connected yet makes `init_transactions` retry only after 500 ms. Asking for
             // metadata first connects it. Only a warm-up: `init_transactions` reports a broker
             // that does not answer.
-            if let Err(error) =
-                (writer.producer.client()).fetch_metadata(Some(&writer.config.progress_topic), WAIT)
+            let progress_topic = Some(writer.config.progress_topic.as_str());
+            if let Err(error) = writer
+                .producer
+                .client()
+                .fetch_metadata(progress_topic, WAIT)
             {
                 debug!(%error, "metadata before registering the transactional id");
             }
