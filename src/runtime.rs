@@ -291,7 +291,9 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 );
             }
         };
-        let mut read_since_epoch = false;
+        // Whether records past the binding were read since their positions were last sent.
+        let mut unsent_positions = false;
+        let mut stop_announced = false;
         loop {
             // Reading waits while output more than MAX_AHEAD behind is still uncommitted, so a
             // slow broker holds the job back instead of filling its memory.
@@ -300,6 +302,7 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             let read = reader
                 .poll(batch, Duration::ZERO, |record| {
                     let time = if record.bound { epoch } else { first_epoch.max(epoch) };
+                    unsent_positions |= !record.bound;
                     consumed += 1;
                     if consumed.is_multiple_of(LOG_EVERY) {
                         info!(worker = index, consumed, "reading");
@@ -313,7 +316,6 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                     }
                 })
                 .map_err(|e| e.to_string())?;
-            read_since_epoch |= read > 0;
             if !restored && reader.caught_up() {
                 restored = true;
                 info!(
@@ -322,8 +324,6 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                 );
                 metrics.worker_restored();
             }
-            let stopping = stop.load(Ordering::Relaxed)
-                || worker_fault.lock().map(|f| f.is_some()).unwrap_or(true);
             let finished = config.bounded && restored;
             if let (true, Some(resume)) = (replaying, resume_time) {
                 let done = reader.replayed();
@@ -342,16 +342,34 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
                     );
                 }
             }
+            // A stop waits for the replay to end: the first output after the resume time is the
+            // change from the whole replayed state, and a part of it would make it wrong. A fault
+            // writes nothing more, so it stops at once.
+            let faulted = worker_fault.lock().map(|f| f.is_some()).unwrap_or(true);
+            let stop_asked = stop.load(Ordering::Relaxed);
+            if stop_asked && replaying && !stop_announced {
+                stop_announced = true;
+                info!(worker = index, "stopping once the replay is done");
+            }
+            let stopping = faulted || (stop_asked && !replaying);
             let now = epoch_of(now_ms(), config.epoch);
             // While replaying, time moves only by replay steps, unless the job is done or stopping.
             let closes = (!replaying && now > epoch) || stopping || finished;
             if closes {
                 count_inputs(intake.flush(&mut inputs));
-                if read_since_epoch {
+                if unsent_positions {
+                    // Positions bind their records to the time they are sent at, so they go at
+                    // the records' own time. Records read past the binding during the replay
+                    // carry `first_epoch`; at the resume time, another worker's later commit
+                    // would record them as written while their output is not.
+                    if epoch < first_epoch {
+                        epoch = first_epoch;
+                        advance(&mut inputs, &mut dead_letters, &mut positions, epoch);
+                    }
                     for position in reader.positions() {
                         positions.send(position);
                     }
-                    read_since_epoch = false;
+                    unsent_positions = false;
                 }
                 if stopping || finished {
                     break;

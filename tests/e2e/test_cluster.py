@@ -31,7 +31,7 @@ import harness
 from gen import INPUT_PARTITIONS, INPUT_TOPICS, Gen
 from harness import PROGRESS
 from oracle import TOPICS, key_json, oracle
-from test_job import Trickle, check_tables, seed_for
+from test_job import Trickle, check_every_progress_is_a_cut, check_tables, seed_for
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "k8s" / "base"
@@ -436,6 +436,7 @@ def test_killing_one_process_stops_the_rest_and_a_restart_resumes(
     assert not report, (f"after kill -9 and a restart, the upsert tables differ from the oracle:\n"
                         f"{report}\nwhere each differing key was last written:\n"
                         f"{last_writes(expected, actual, outputs, at_crash, after_crash, prefix)}")
+    check_every_progress_is_a_cut(records, outputs, "upsert", prefix, job)
     check_progress_covers_input(brokers, prefix, job)
 
 

@@ -23,7 +23,8 @@ import harness
 from gen import Gen
 from harness import Msg
 from oracle import TOPICS, oracle
-from test_job import Trickle, check_dead_letters, check_tables, seed_for
+from test_job import (Trickle, check_dead_letters, check_every_progress_is_a_cut, check_tables,
+                      seed_for)
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO / "scripts" / "kafka.sh"
@@ -95,6 +96,7 @@ def test_kill_9_at_random_moments_loses_and_repeats_nothing(brokers, salesflow_b
     logs[-1].write_text(harness.run_bounded(salesflow_bin, brokers, prefix, envelope))
     outputs = harness.read_all(brokers, prefix)
     check_tables(oracle(records, prefix), outputs, envelope, f"after {KILLS} kills")
+    check_every_progress_is_a_cut(records, outputs, envelope, prefix)
     check_dead_letters(prefix, records, outputs[harness.DEAD_LETTERS])
     if envelope == "upsert":
         check_no_repeated_upsert(outputs)
@@ -167,8 +169,9 @@ def test_a_second_instance_fences_the_first(brokers, salesflow_bin, base_seed, p
         for job in jobs:
             if job.poll() is None:
                 job.kill()
-    check_tables(oracle(records, prefix), harness.read_all(brokers, prefix), "diff",
-                 "after one instance fenced the other")
+    outputs = harness.read_all(brokers, prefix)
+    check_tables(oracle(records, prefix), outputs, "diff", "after one instance fenced the other")
+    check_every_progress_is_a_cut(records, outputs, "diff", prefix)
 
 
 def free_port_pair() -> int:
@@ -235,8 +238,9 @@ def test_a_broker_down_for_10_s_is_waited_for(own_broker, salesflow_bin, base_se
     harness.wait_for_progress(brokers, prefix, harness.input_ends(prefix, records), [job],
                               lambda: tail([log]), timeout=90)
     assert harness.stop(job, timeout=30) == 0, tail([log])
-    check_tables(oracle(records, prefix), harness.read_all(brokers, prefix), "upsert",
-                 "after the broker was down for 10 s")
+    outputs = harness.read_all(brokers, prefix)
+    check_tables(oracle(records, prefix), outputs, "upsert", "after the broker was down for 10 s")
+    check_every_progress_is_a_cut(records, outputs, "upsert", prefix)
 
 
 def test_sigterm_while_the_broker_hangs_exits_and_a_restart_is_exact(own_broker, salesflow_bin,
@@ -270,5 +274,6 @@ def test_sigterm_while_the_broker_hangs_exits_and_a_restart_is_exact(own_broker,
         f"exit {code} after {waited:.1f} s without saying why\n{tail([log])}"
     records = trickle.delivered(initial)
     harness.run_bounded(salesflow_bin, brokers, prefix, "upsert", timeout=120)
-    check_tables(oracle(records, prefix), harness.read_all(brokers, prefix), "upsert",
-                 "after a SIGTERM while the broker hung")
+    outputs = harness.read_all(brokers, prefix)
+    check_tables(oracle(records, prefix), outputs, "upsert", "after a SIGTERM while the broker hung")
+    check_every_progress_is_a_cut(records, outputs, "upsert", prefix)

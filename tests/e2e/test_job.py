@@ -41,6 +41,30 @@ def check_tables(expected, outputs: dict[str, list[Msg]], envelope: str, what: s
     assert not missing, f"{what}: the generated input does not exercise {missing}"
 
 
+def check_every_progress_is_a_cut(records: list[Rec], outputs: dict[str, list[Msg]],
+                                  envelope: str, prefix: str, job: str = harness.JOB) -> None:
+    """Each committed progress record is a resume point: the output up to the offsets it names
+    must fold into the oracle of exactly the input up to the offsets it binds. A restart that
+    binds input whose changes are not yet written fails this at once, where the final tables
+    would show it only if a kill landed before those changes were."""
+    points = [harness.parse_json(m.value, m.where()) for m in outputs[harness.PROGRESS]
+              if m.key == job.encode() and m.value is not None]
+    assert points, "no progress record"
+    for point in points:
+        bound = harness.progress_offsets(point, "inputs")
+        named = harness.progress_offsets(point, "outputs")
+        read = [r for r in records
+                if r.offset < bound.get(prefix + r.topic, {}).get(r.partition, 0)]
+        written = {topic: [m for m in outputs[topic]
+                           if m.offset < named.get(prefix + topic, {}).get(m.partition, 0)]
+                   for topic in TOPICS}
+        actual = {topic: harness.fold(written[topic], envelope) for topic in TOPICS}
+        report = harness.diff_tables(oracle(read, prefix), actual)
+        assert not report, (f"the output committed with the progress of time {point['time']} "
+                            f"is not that of the input it binds:\n{report}")
+    print(f"{len(points)} progress records: each binds the input of the output before it")
+
+
 def vacuous(expected) -> list[str]:
     """What the newer tables of `expected` fail to show: every alert rule firing, stock levels,
     and data_quality rows with duplicates, tombstones, dead letters, orphans and unpriced orders."""
