@@ -358,10 +358,11 @@ fn run_job(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<Summary> {
             if closes {
                 count_inputs(intake.flush(&mut inputs));
                 if unsent_positions {
-                    // Positions bind their records to the time they are sent at, so they go at
-                    // the records' own time. Records read past the binding during the replay
-                    // carry `first_epoch`; at the resume time, another worker's later commit
-                    // would record them as written while their output is not.
+                    // Positions bind the records read before them to the time they are sent
+                    // at, so they go at the time of the latest of those records. Records read
+                    // past the binding during the replay carry `first_epoch`: sent at the resume
+                    // time, their positions would be committed with another worker's earlier
+                    // first instant, before their own output is written.
                     if epoch < first_epoch {
                         epoch = first_epoch;
                         advance(&mut inputs, &mut dead_letters, &mut positions, epoch);
